@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// OutboxMessage is one message to enqueue: one body for one or more recipients.
+// Recipients beyond 1000 are split into batches of at most 1000.
+type OutboxMessage struct {
+	Batch      string // batch id prefix; rows sharing a batch go out in one call
+	Recipients []string
+	Kind       string // "send" or "update"
+	Payload    []byte // JSON body without recipients/agentid
+	Dedupe     string // optional idempotency key (single-recipient messages)
+	NotBefore  time.Time
+}
+
+// OutboxRow is a claimed or stored outbox row.
+type OutboxRow struct {
+	ID            int64      `db:"id"`
+	Batch         string     `db:"batch"`
+	Recipient     string     `db:"recipient"`
+	Kind          string     `db:"kind"`
+	Payload       string     `db:"payload"`
+	State         string     `db:"state"`
+	Attempts      int        `db:"attempts"`
+	NextAttemptAt time.Time  `db:"next_attempt_at"`
+	FirstSentAt   *time.Time `db:"first_sent_at"`
+	MsgID         string     `db:"msgid"`
+	ResponseCode  string     `db:"response_code"`
+	ErrCode       int        `db:"errcode"`
+	Error         string     `db:"error"`
+	CreatedAt     time.Time  `db:"created_at"`
+	SentAt        *time.Time `db:"sent_at"`
+}
+
+// MaxBatch is WeCom's recipient limit per message/send call.
+const MaxBatch = 1000
+
+// Enqueue writes outbox rows, one per recipient. Call it inside the transaction
+// of the change that caused the message. It returns the number of rows written
+// (rows whose dedupe key already exists are skipped).
+func (s *Store) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error) {
+	now := s.Now()
+	written := 0
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		for _, m := range msgs {
+			if m.Kind == "" {
+				m.Kind = "send"
+			}
+			at := now
+			if m.NotBefore.After(now) {
+				at = m.NotBefore.UTC()
+			}
+			batchID := m.Batch
+			if batchID == "" {
+				batchID = newID()
+			}
+			for start := 0; start < len(m.Recipients); start += MaxBatch {
+				end := min(start+MaxBatch, len(m.Recipients))
+				b := batchID
+				if len(m.Recipients) > MaxBatch {
+					b = batchID + "#" + itoa(start/MaxBatch)
+				}
+				// Multi-row inserts in chunks keep parameter counts under the SQLite limit.
+				const chunk = 250
+				for c := start; c < end; c += chunk {
+					ce := min(c+chunk, end)
+					var q strings.Builder
+					q.WriteString(`INSERT INTO outbox (batch, recipient, kind, payload, dedupe_key, state, next_attempt_at, created_at) VALUES `)
+					args := make([]any, 0, (ce-c)*7)
+					for i := c; i < ce; i++ {
+						if i > c {
+							q.WriteString(", ")
+						}
+						q.WriteString("(?, ?, ?, ?, ?, 'pending', ?, ?)")
+						var dedupe *string
+						if m.Dedupe != "" {
+							d := m.Dedupe
+							if len(m.Recipients) > 1 {
+								d += ":" + m.Recipients[i]
+							}
+							dedupe = &d
+						}
+						args = append(args, b, m.Recipients[i], m.Kind, string(m.Payload), dedupe, at, now)
+					}
+					q.WriteString(` ON CONFLICT DO NOTHING`)
+					res, err := s.exec(ctx, q.String(), args...)
+					if err != nil {
+						return err
+					}
+					n, _ := res.RowsAffected()
+					written += int(n)
+				}
+			}
+		}
+		return nil
+	})
+	return written, err
+}
+
+// ClaimOutbox claims the oldest due batch for owner until lease and returns its
+// rows (nil when nothing is due). A batch whose recipient still has an earlier
+// unsent message waits, so one user's messages arrive in order. On Postgres
+// concurrent claimers never get the same row (FOR UPDATE SKIP LOCKED); on SQLite
+// the immediate transaction makes the claim atomic.
+func (s *Store) ClaimOutbox(ctx context.Context, owner string, lease time.Duration) ([]OutboxRow, error) {
+	now := s.Now()
+	var rows []OutboxRow
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var batch []string
+		q := `SELECT o.batch FROM outbox o
+			WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.recipient = o.recipient AND p.id < o.id
+			                  AND p.state IN ('pending', 'sending') AND p.batch <> o.batch)
+			ORDER BY o.next_attempt_at, o.id LIMIT 1`
+		if s.dialect == "postgres" {
+			q += ` FOR UPDATE SKIP LOCKED`
+		}
+		if err := s.sel(ctx, &batch, q, now); err != nil || len(batch) == 0 {
+			return err
+		}
+		return s.sel(ctx, &rows, `UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ?, claimed_by = ?,
+				first_sent_at = COALESCE(first_sent_at, ?)
+			WHERE batch = ? AND state = 'pending'
+			RETURNING id, batch, recipient, kind, payload, state, attempts, next_attempt_at, first_sent_at, msgid, response_code, errcode, error, created_at, sent_at`,
+			now.Add(lease), owner, now, batch[0])
+	})
+	return rows, err
+}
+
+// OutboxResult records what happened to one claimed row.
+type OutboxResult struct {
+	ID           int64
+	State        string // sent, failed, pending (retry), unknown
+	MsgID        string
+	ResponseCode string
+	ErrCode      int
+	Error        string
+	RetryAt      time.Time
+}
+
+// CompleteOutbox records results of a claimed batch. The owner guard stops a
+// worker whose lease expired from overwriting a row another worker reclaimed.
+func (s *Store) CompleteOutbox(ctx context.Context, owner string, results []OutboxResult) error {
+	now := s.Now()
+	return s.InTx(ctx, func(ctx context.Context) error {
+		for _, r := range results {
+			var sentAt *time.Time
+			if r.State == "sent" {
+				sentAt = &now
+			}
+			next := r.RetryAt
+			if next.IsZero() {
+				next = now
+			}
+			if _, err := s.exec(ctx, `UPDATE outbox SET state = ?, msgid = ?, response_code = ?, errcode = ?, error = ?, sent_at = ?,
+					next_attempt_at = ?, lease_until = NULL
+				WHERE id = ? AND claimed_by = ? AND state = 'sending'`,
+				r.State, r.MsgID, r.ResponseCode, r.ErrCode, r.Error, sentAt, next.UTC(), r.ID, owner); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RescueOutbox returns rows whose sender died (lease expired) to pending so they
+// are resent with the same body; WeCom's duplicate check suppresses a second
+// delivery within 4 h. Rows first sent more than maxAge ago become "unknown"
+// instead: resending them could deliver twice.
+func (s *Store) RescueOutbox(ctx context.Context, maxAge time.Duration) (rescued, unknown int64, err error) {
+	now := s.Now()
+	err = s.InTx(ctx, func(ctx context.Context) error {
+		res, err := s.exec(ctx, `UPDATE outbox SET state = 'unknown', lease_until = NULL, error = 'lease expired after the duplicate-check window'
+			WHERE state = 'sending' AND lease_until < ? AND first_sent_at < ?`, now, now.Add(-maxAge))
+		if err != nil {
+			return err
+		}
+		unknown, _ = res.RowsAffected()
+		res, err = s.exec(ctx, `UPDATE outbox SET state = 'pending', lease_until = NULL, next_attempt_at = ?
+			WHERE state = 'sending' AND lease_until < ?`, now, now)
+		if err != nil {
+			return err
+		}
+		rescued, _ = res.RowsAffected()
+		return nil
+	})
+	return rescued, unknown, err
+}
+
+// OutboxStats counts rows per state.
+func (s *Store) OutboxStats(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		State string `db:"state"`
+		N     int    `db:"n"`
+	}
+	if err := s.sel(ctx, &rows, `SELECT state, COUNT(*) AS n FROM outbox GROUP BY state`); err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.State] = r.N
+	}
+	return out, nil
+}
+
+// OldestPendingOutbox returns the creation time of the oldest pending row, if any.
+func (s *Store) OldestPendingOutbox(ctx context.Context) (*time.Time, error) {
+	var t []time.Time
+	err := s.sel(ctx, &t, `SELECT created_at FROM outbox WHERE state = 'pending' ORDER BY id LIMIT 1`)
+	if err != nil || len(t) == 0 {
+		return nil, err
+	}
+	return &t[0], nil
+}
+
+// ListOutbox returns rows for one recipient (all when empty), newest last.
+func (s *Store) ListOutbox(ctx context.Context, recipient string) ([]OutboxRow, error) {
+	q := `SELECT id, batch, recipient, kind, payload, state, attempts, next_attempt_at, first_sent_at, msgid, response_code, errcode, error, created_at, sent_at FROM outbox`
+	var args []any
+	if recipient != "" {
+		q += ` WHERE recipient = ?`
+		args = append(args, recipient)
+	}
+	q += ` ORDER BY id`
+	var rows []OutboxRow
+	err := s.sel(ctx, &rows, q, args...)
+	return rows, err
+}

@@ -1,0 +1,277 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"safetybot"
+	"safetybot/store"
+	"safetybot/store/storetest"
+)
+
+func enterprise(code, name string) *safetybot.Enterprise {
+	return &safetybot.Enterprise{CreditCode: code, Name: name, Township: "青石镇", Category: safetybot.CategoryNineSmall, SmallType: "小餐饮"}
+}
+
+// validCode builds a valid credit code from a 17-character prefix.
+func validCode(prefix string) string {
+	return prefix + string(safetybot.CreditCodeCheckChar(prefix))
+}
+
+func TestMigrateTwiceIsNoop(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		n, err := s.Migrate(context.Background())
+		if err != nil || n != 0 {
+			t.Fatalf("second migrate: n=%d err=%v", n, err)
+		}
+		if err := s.Ready(context.Background()); err != nil {
+			t.Fatalf("ready: %v", err)
+		}
+	})
+}
+
+func TestUniqueCreditCodeIsConflict(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		code := validCode("91320581MA1XY0001")
+		if err := s.CreateEnterprise(ctx, enterprise(code, "甲")); err != nil {
+			t.Fatal(err)
+		}
+		err := s.CreateEnterprise(ctx, enterprise(code, "乙"))
+		if safetybot.ErrorCode(err) != safetybot.ECONFLICT || !store.IsConflict(err) {
+			t.Fatalf("want conflict, got %v", err)
+		}
+		if msg := safetybot.ErrorMessage(err); msg == "" {
+			t.Fatalf("conflict carries no user message")
+		}
+	})
+}
+
+func TestUniqueUserIDIsConflict(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		p := &safetybot.Person{UserID: "zhang3", Name: "张三", Role: safetybot.RolePrincipal}
+		if err := s.CreatePerson(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		err := s.CreatePerson(ctx, &safetybot.Person{UserID: "zhang3", Name: "张三丰", Role: safetybot.RolePrincipal})
+		if safetybot.ErrorCode(err) != safetybot.ECONFLICT {
+			t.Fatalf("want conflict, got %v", err)
+		}
+		got, err := s.FindPerson(ctx, "ZHANG3")
+		if err != nil || got.Name != "张三" {
+			t.Fatalf("case-insensitive lookup: %+v %v", got, err)
+		}
+	})
+}
+
+func TestUpsertReportsOutcome(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		e := enterprise(validCode("91320581MA1XY0002"), "甲")
+		for i, want := range []string{store.Created, store.Unchanged} {
+			got, err := s.UpsertEnterprise(ctx, e)
+			if err != nil || got != want {
+				t.Fatalf("upsert %d: %q %v, want %q", i, got, err, want)
+			}
+		}
+		e.Name = "甲改"
+		if got, _ := s.UpsertEnterprise(ctx, e); got != store.Updated {
+			t.Fatalf("rename: %q", got)
+		}
+		n, err := s.DeactivateEnterprisesExcept(ctx, nil)
+		if err != nil || n != 1 {
+			t.Fatalf("deactivate: %d %v", n, err)
+		}
+		got, _ := s.FindEnterprise(ctx, e.ID)
+		if got.Active {
+			t.Fatal("still active")
+		}
+	})
+}
+
+func TestInboxDedupe(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		at := time.Unix(1717000000, 0)
+		items := []store.InboxItem{
+			{DedupeKey: "m:1", FromUser: "u1", Kind: "text", CreateTime: at, Raw: "<xml/>"},
+			{DedupeKey: "m:2", FromUser: "u1", Kind: "text", CreateTime: at, Raw: "<xml/>"},
+			{DedupeKey: "m:1", FromUser: "u1", Kind: "text", CreateTime: at, Raw: "<xml/>"},
+		}
+		fresh, err := s.InsertInbox(ctx, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(fresh) != "[true true false]" {
+			t.Fatalf("fresh = %v", fresh)
+		}
+		fresh, err = s.InsertInbox(ctx, items[:1])
+		if err != nil || fresh[0] {
+			t.Fatalf("redelivery stored again: %v %v", fresh, err)
+		}
+		total, _, _ := s.InboxCounts(ctx)
+		if total != 2 {
+			t.Fatalf("total = %d", total)
+		}
+	})
+}
+
+func TestAuditIsAppendOnly(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if err := s.Audit(ctx, "u1", "sign", "letter:1", map[string]int{"x": 1}, "abc"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().ExecContext(ctx, `UPDATE audit_log SET actor = 'evil'`); err == nil {
+			t.Fatal("update of audit_log succeeded")
+		}
+		if _, err := s.DB().ExecContext(ctx, `DELETE FROM audit_log`); err == nil {
+			t.Fatal("delete from audit_log succeeded")
+		}
+		rows, err := s.AuditTrail(ctx, "letter:1")
+		if err != nil || len(rows) != 1 || rows[0].Actor != "u1" {
+			t.Fatalf("trail: %+v %v", rows, err)
+		}
+	})
+}
+
+func TestTimesRoundTripInUTC(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		sh, _ := time.LoadLocation("Asia/Shanghai")
+		at := time.Date(2026, 7, 1, 9, 30, 15, 123456000, sh)
+		if _, err := s.InsertInbox(ctx, []store.InboxItem{{DedupeKey: "m:9", FromUser: "u", Kind: "text", CreateTime: at, Raw: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := s.FindInbox(ctx, "m:9")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.CreateTime.Equal(at) {
+			t.Fatalf("round trip: got %v want %v", r.CreateTime, at)
+		}
+		if name, off := r.CreateTime.In(time.UTC).Zone(); off != 0 || name != "UTC" {
+			t.Fatalf("zone %s", name)
+		}
+	})
+}
+
+func TestOutboxClaimIsExclusive(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		const n = 300
+		for i := 0; i < n; i++ {
+			if _, err := s.Enqueue(ctx, store.OutboxMessage{Recipients: []string{fmt.Sprintf("u%d", i)}, Payload: []byte(`{"msgtype":"text"}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var mu sync.Mutex
+		seen := map[int64]string{}
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func(owner string) {
+				defer wg.Done()
+				for {
+					rows, err := s.ClaimOutbox(ctx, owner, time.Minute)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(rows) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, r := range rows {
+						if prev, dup := seen[r.ID]; dup {
+							t.Errorf("row %d claimed by %s and %s", r.ID, prev, owner)
+						}
+						seen[r.ID] = owner
+					}
+					mu.Unlock()
+				}
+			}(fmt.Sprintf("w%d", w))
+		}
+		wg.Wait()
+		if len(seen) != n {
+			t.Fatalf("claimed %d rows, want %d", len(seen), n)
+		}
+	})
+}
+
+func TestOutboxBatchesAndOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		users := make([]string, 2500)
+		for i := range users {
+			users[i] = fmt.Sprintf("p%04d", i)
+		}
+		n, err := s.Enqueue(ctx, store.OutboxMessage{Batch: "letter-1", Recipients: users, Payload: []byte(`{}`)})
+		if err != nil || n != 2500 {
+			t.Fatalf("enqueue: %d %v", n, err)
+		}
+		// A later message to p0000 must wait until the letter batch to p0000 is sent.
+		s.Enqueue(ctx, store.OutboxMessage{Recipients: []string{"p0000"}, Payload: []byte(`{"later":1}`)})
+		sizes := []int{}
+		for {
+			rows, err := s.ClaimOutbox(ctx, "w", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) == 0 {
+				break
+			}
+			sizes = append(sizes, len(rows))
+			var res []store.OutboxResult
+			for _, r := range rows {
+				res = append(res, store.OutboxResult{ID: r.ID, State: "sent", MsgID: "m"})
+			}
+			if err := s.CompleteOutbox(ctx, "w", res); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if fmt.Sprint(sizes) != "[1000 1000 500 1]" {
+			t.Fatalf("batch sizes %v", sizes)
+		}
+	})
+}
+
+func TestOutboxRescue(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		s.Enqueue(ctx, store.OutboxMessage{Recipients: []string{"a"}, Payload: []byte(`{}`)})
+		rows, _ := s.ClaimOutbox(ctx, "dead", -time.Second) // lease already expired
+		if len(rows) != 1 {
+			t.Fatalf("claim: %d", len(rows))
+		}
+		rescued, unknown, err := s.RescueOutbox(ctx, 4*time.Hour)
+		if err != nil || rescued != 1 || unknown != 0 {
+			t.Fatalf("rescue: %d %d %v", rescued, unknown, err)
+		}
+		rows, _ = s.ClaimOutbox(ctx, "alive", time.Minute)
+		if len(rows) != 1 || rows[0].Attempts != 2 {
+			t.Fatalf("reclaim: %+v", rows)
+		}
+		// The dead worker's late completion must not overwrite the new claim.
+		s.CompleteOutbox(ctx, "dead", []store.OutboxResult{{ID: rows[0].ID, State: "failed"}})
+		all, _ := s.ListOutbox(ctx, "a")
+		if all[0].State != "sending" {
+			t.Fatalf("state %s", all[0].State)
+		}
+	})
+}
+
+func TestJobRunClaimedOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		ok1, err1 := s.ClaimJobRun(ctx, "digest", "2026-07-01", "a", time.Hour)
+		ok2, err2 := s.ClaimJobRun(ctx, "digest", "2026-07-01", "b", time.Hour)
+		if err1 != nil || err2 != nil || !ok1 || ok2 {
+			t.Fatalf("claims: %v %v %v %v", ok1, ok2, err1, err2)
+		}
+	})
+}
