@@ -1,0 +1,57 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func (a *App) routes() {
+	m := http.NewServeMux()
+	m.Handle("/wecom/callback", a.Intake)
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	m.HandleFunc("GET /readyz", a.readyz)
+	m.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	if a.Sim != nil {
+		m.Handle("/_sim/", a.Sim)
+	}
+	a.mux = m
+}
+
+// readyz reports whether this replica can take traffic: the database answers and
+// is migrated, Redis answers when configured, and shutdown has not begun.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{}
+	ok := true
+	if a.stopping.Load() {
+		checks["shutdown"] = "in progress"
+		ok = false
+	}
+	if err := a.Store.Ready(ctx); err != nil {
+		checks["database"] = err.Error()
+		ok = false
+	} else {
+		checks["database"] = "ok"
+	}
+	if a.Cache.Kind() == "redis" {
+		if err := a.Cache.Ping(ctx); err != nil {
+			checks["redis"] = err.Error()
+			ok = false
+		} else {
+			checks["redis"] = "ok"
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if !ok {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(map[string]any{"ready": ok, "checks": checks})
+}

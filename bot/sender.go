@@ -1,0 +1,257 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"safetybot/bot/wecom"
+	"safetybot/store"
+	"safetybot/store/cache"
+)
+
+// Sender policy.
+const (
+	// PerMemberPerMinute is WeCom's per-member app message limit; excess is
+	// silently dropped by WeCom, so the sender must not exceed it.
+	PerMemberPerMinute = 30
+	// MaxSendAttempts before a retryable failure becomes final.
+	MaxSendAttempts = 12
+	// DuplicateWindow is WeCom's longest duplicate-check interval. A claimed row
+	// whose sender died is resent with the same body only within this window.
+	DuplicateWindow = 4 * time.Hour
+	claimLease      = 60 * time.Second
+)
+
+// Sender turns outbox rows into WeCom API calls: one call per batch (≤ 1000
+// recipients sharing one body), rate limited per member, with retries and
+// backoff per PROTOCOL.md §4.
+type Sender struct {
+	store   *store.Store
+	client  *wecom.Client
+	cache   cache.Cache
+	owner   string
+	log     *slog.Logger
+	metrics *Metrics
+	wake    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// SenderConfig wires a Sender.
+type SenderConfig struct {
+	Store   *store.Store
+	Client  *wecom.Client
+	Cache   cache.Cache
+	Owner   string // replica id, recorded on claimed rows
+	Logger  *slog.Logger
+	Metrics *Metrics
+}
+
+// NewSender returns a Sender; Run starts it.
+func NewSender(cfg SenderConfig) *Sender {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	if cfg.Cache == nil {
+		cfg.Cache = cache.NewMemory()
+	}
+	return &Sender{store: cfg.Store, client: cfg.Client, cache: cfg.Cache, owner: cfg.Owner, log: cfg.Logger,
+		metrics: cfg.Metrics, wake: make(chan struct{}, 1)}
+}
+
+// Wake makes an idle worker look for due rows now.
+func (s *Sender) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run starts workers and the lease rescue; it returns after ctx ends and the
+// calls in flight are recorded.
+func (s *Sender) Run(ctx context.Context, workers int) {
+	if workers <= 0 {
+		workers = 4
+	}
+	for i := 0; i < workers; i++ {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.loop(ctx)
+		}()
+	}
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		if n, u, err := s.store.RescueOutbox(ctx, DuplicateWindow); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("outbox rescue failed", "err", err)
+			}
+		} else if n+u > 0 {
+			s.log.Info("outbox rows rescued from a dead sender", "rescued", n, "unknown", u)
+			s.Wake()
+		}
+		select {
+		case <-ctx.Done():
+			s.wg.Wait()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Sender) loop(ctx context.Context) {
+	idle := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		n, err := s.SendOnce(context.WithoutCancel(ctx))
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("outbox claim failed", "err", err)
+		}
+		if n > 0 {
+			idle = 50 * time.Millisecond
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.wake:
+		case <-time.After(idle):
+			if idle < time.Second {
+				idle *= 2
+			}
+		}
+	}
+}
+
+// SendOnce claims one due batch and sends it; it returns the rows handled.
+func (s *Sender) SendOnce(ctx context.Context) (int, error) {
+	rows, err := s.store.ClaimOutbox(ctx, s.owner, claimLease)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	results := s.send(ctx, rows)
+	if err := s.store.CompleteOutbox(ctx, s.owner, results); err != nil {
+		// The lease runs out and another attempt resends the identical body,
+		// which WeCom's duplicate check suppresses.
+		return len(rows), err
+	}
+	for _, r := range results {
+		s.metrics.Outbox.WithLabelValues(resultLabel(r.State)).Inc()
+	}
+	return len(rows), nil
+}
+
+func resultLabel(state string) string {
+	if state == "pending" {
+		return "retry"
+	}
+	return state
+}
+
+func (s *Sender) send(ctx context.Context, rows []store.OutboxRow) []store.OutboxResult {
+	results := make([]store.OutboxResult, len(rows))
+	recipients := make([]string, len(rows))
+	for i, r := range rows {
+		results[i].ID = r.ID
+		recipients[i] = r.Recipient
+	}
+	first := rows[0]
+	// Per-member limit: a recipient over its minute budget delays the batch.
+	if first.Kind == "send" {
+		for _, u := range recipients {
+			ok, retry, err := s.cache.Allow(ctx, u, PerMemberPerMinute)
+			if err != nil {
+				s.log.Warn("rate limiter unavailable; sending without it", "err", err)
+				break
+			}
+			if !ok {
+				return s.retryAll(results, first.Attempts, retry+time.Duration(rand.IntN(1000))*time.Millisecond, 0, "per-member rate limit")
+			}
+		}
+	}
+	body := json.RawMessage(first.Payload)
+	start := time.Now()
+	var err error
+	var res wecom.SendResult
+	var invalid []string
+	api := "message_send"
+	if first.Kind == "update" {
+		api = "update_template_card"
+		invalid, err = s.client.UpdateTemplateCard(ctx, recipients, body)
+	} else {
+		res, err = s.client.Send(ctx, recipients, body)
+		invalid = append(res.InvalidUsers, res.UnlicensedUsers...)
+	}
+	s.metrics.APISeconds.WithLabelValues(api).Observe(time.Since(start).Seconds())
+	if err != nil {
+		code := wecom.ErrCode(err)
+		s.metrics.APIErrors.WithLabelValues(strconv.Itoa(code)).Inc()
+		if wecom.IsRetryable(err) && first.Attempts < MaxSendAttempts {
+			wait := backoff(first.Attempts)
+			var ra interface{ RetryAfter() time.Duration }
+			if errors.As(err, &ra) && ra.RetryAfter() > wait {
+				wait = ra.RetryAfter()
+			}
+			s.log.Warn("send failed; will retry", "errcode", code, "attempt", first.Attempts, "batch", first.Batch, "err", err)
+			return s.retryAll(results, first.Attempts, wait, code, err.Error())
+		}
+		s.log.Error("send failed for good", "errcode", code, "batch", first.Batch, "recipients", len(rows), "err", err)
+		for i := range results {
+			results[i].State = "failed"
+			results[i].ErrCode = code
+			results[i].Error = truncate(err.Error(), 500)
+		}
+		return results
+	}
+	bad := make(map[string]bool, len(invalid))
+	for _, u := range invalid {
+		bad[strings.ToLower(u)] = true
+	}
+	for i := range results {
+		if bad[strings.ToLower(recipients[i])] {
+			results[i].State = "failed"
+			results[i].ErrCode = 81013
+			results[i].Error = "invalid user: not a member or outside the app's visible range"
+			continue
+		}
+		results[i].State = "sent"
+		results[i].MsgID = res.MsgID
+		results[i].ResponseCode = res.ResponseCode
+	}
+	return results
+}
+
+func (s *Sender) retryAll(results []store.OutboxResult, attempts int, wait time.Duration, code int, why string) []store.OutboxResult {
+	at := s.store.Now().Add(wait)
+	for i := range results {
+		results[i].State = "pending"
+		results[i].RetryAt = at
+		results[i].ErrCode = code
+		results[i].Error = truncate(why, 500)
+	}
+	return results
+}
+
+// backoff is 1 s · 2^attempt, capped at 5 min, with jitter.
+func backoff(attempt int) time.Duration {
+	d := time.Second << min(attempt, 9)
+	if d > 5*time.Minute {
+		d = 5 * time.Minute
+	}
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
