@@ -96,12 +96,16 @@ func (c *Crypto) signInto(dst *[2 * sha1.Size]byte, timestamp, nonce, encrypt st
 			p[j], p[j-1] = p[j-1], p[j]
 		}
 	}
-	h := sha1.New()
-	for _, s := range p {
-		_, _ = h.Write([]byte(s))
+	// Concatenate on the stack for the usual sizes; sha1.New would escape.
+	var stack [2048]byte
+	buf := stack[:0]
+	if n := len(p[0]) + len(p[1]) + len(p[2]) + len(p[3]); n > len(stack) {
+		buf = make([]byte, 0, n)
 	}
-	var sum [sha1.Size]byte
-	h.Sum(sum[:0])
+	for _, s := range p {
+		buf = append(buf, s...)
+	}
+	sum := sha1.Sum(buf)
 	hex.Encode(dst[:], sum[:])
 }
 
