@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	xunicode "golang.org/x/text/encoding/unicode"
 
@@ -86,7 +85,9 @@ func invalid(format string, args ...any) error {
 	return safetybot.Errorf(safetybot.EINVALID, format, args...)
 }
 
-var errTooLarge = safetybot.Errorf(safetybot.EINVALID, "文件过大（超过 %d MB），请拆分成几个文件分批导入", MaxFileSize>>20)
+func errTooLarge() error {
+	return invalid("文件过大（超过 %d MB），请拆分成几个文件分批导入", MaxFileSize>>20)
+}
 
 // readAll reads the whole file, refusing more than MaxFileSize bytes. Readers
 // that know their size (files, bytes.Reader, strings.Reader) are refused
@@ -102,7 +103,7 @@ func readAll(r io.Reader) ([]byte, error) {
 		}
 	}
 	if size > MaxFileSize {
-		return nil, errTooLarge
+		return nil, errTooLarge()
 	}
 	var buf bytes.Buffer
 	if size > 0 {
@@ -113,7 +114,7 @@ func readAll(r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("read roster file: %w", err)
 	}
 	if n > MaxFileSize {
-		return nil, errTooLarge
+		return nil, errTooLarge()
 	}
 	return buf.Bytes(), nil
 }
@@ -256,7 +257,8 @@ func openCSV(data []byte) (rowSource, error) {
 	}
 	r := csv.NewReader(bytes.NewReader(text))
 	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
+	// Quotes stay strict: a lenient reader lets one stray quote swallow every
+	// row after it into a single cell, losing rows without a word.
 	r.Comma = sniffComma(head)
 	return &csvSource{r: r}, nil
 }
@@ -309,7 +311,7 @@ func (s *csvSource) next() (int, []string, error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return 0, nil, &safetybot.Error{Code: safetybot.EINVALID, Message: fmt.Sprintf("第 %d 行的引号没有配对，文件无法读取", pe.StartLine), Err: err}
+			return 0, nil, &safetybot.Error{Code: safetybot.EINVALID, Message: fmt.Sprintf("第 %d 行的引号不成对，文件无法读取，请在 Excel 中打开后重新保存", pe.StartLine), Err: err}
 		}
 		return 0, nil, fmt.Errorf("read csv: %w", err)
 	}
@@ -318,82 +320,3 @@ func (s *csvSource) next() (int, []string, error) {
 }
 
 func (s *csvSource) close() error { return nil }
-
-// instructionsSheet is the name of the explanatory sheet WriteTemplate adds; it
-// is not reported as an ignored sheet.
-const instructionsSheet = "填写说明"
-
-// openXLSX opens the first worksheet of a workbook.
-func openXLSX(data []byte) (src rowSource, date1904 bool, warnings []string, err error) {
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: maxUnzipped})
-	if err != nil {
-		if strings.Contains(err.Error(), "unzip size exceeds") {
-			return nil, false, nil, &safetybot.Error{Code: safetybot.EINVALID, Message: "Excel 文件解压后过大，请拆分成几个文件分批导入", Err: err}
-		}
-		return nil, false, nil, &safetybot.Error{Code: safetybot.EINVALID, Message: "无法打开这个 Excel 文件，文件可能已损坏，请在 Excel 中另存为 .xlsx 后再试", Err: err}
-	}
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		f.Close()
-		return nil, false, nil, invalid("Excel 文件里没有工作表")
-	}
-	rows, err := f.Rows(sheets[0])
-	if err != nil {
-		f.Close()
-		return nil, false, nil, &safetybot.Error{Code: safetybot.EINVALID, Message: "无法读取 Excel 的第一个工作表，请另存为 .xlsx 后再试", Err: err}
-	}
-	for _, name := range sheets[1:] {
-		if name != instructionsSheet {
-			warnings = append(warnings, fmt.Sprintf("只读取了第一个工作表“%s”，其余工作表已忽略", sheets[0]))
-			break
-		}
-	}
-	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
-		date1904 = *props.Date1904
-	}
-	return &xlsxSource{f: f, sheet: sheets[0], rows: rows}, date1904, warnings, nil
-}
-
-// xlsxSource streams the rows of one worksheet. Cells are read raw (no number
-// format applied, so a date cell gives its serial number), and a cell holding
-// a formula gives the formula text with its leading "=", never a computed
-// result: a roster is data, not a calculation.
-type xlsxSource struct {
-	f     *excelize.File
-	sheet string
-	rows  *excelize.Rows
-	line  int
-}
-
-func (s *xlsxSource) next() (int, []string, error) {
-	if !s.rows.Next() {
-		if err := s.rows.Error(); err != nil {
-			return 0, nil, &safetybot.Error{Code: safetybot.EINVALID, Message: "Excel 文件内容有误，无法读取", Err: err}
-		}
-		return 0, nil, io.EOF
-	}
-	// Next visits every row number, including ones absent from the XML.
-	s.line++
-	cells, err := s.rows.Columns(excelize.Options{RawCellValue: true})
-	if err != nil {
-		return 0, nil, &safetybot.Error{Code: safetybot.EINVALID, Message: fmt.Sprintf("Excel 第 %d 行无法读取", s.line), Err: err}
-	}
-	for i := range cells {
-		ref, err := excelize.CoordinatesToCellName(i+1, s.line)
-		if err != nil {
-			continue
-		}
-		if formula, err := s.f.GetCellFormula(s.sheet, ref); err == nil && formula != "" {
-			cells[i] = "=" + formula
-		}
-	}
-	return s.line, cells, nil
-}
-
-func (s *xlsxSource) close() error {
-	err := s.rows.Close()
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
