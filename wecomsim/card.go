@@ -551,7 +551,7 @@ func (s *Server) prepareClick(user, taskID, key string, selected map[string][]st
 		ev.items = items
 	}
 	now := s.now()
-	if rc := s.codes[st.code]; st.code != "" && !st.codeCarried && rc != nil && !rc.used {
+	if rc := s.codes[st.code]; st.code != "" && !st.codeCarried && rc != nil && !rc.used && now.Before(rc.issued.Add(s.cfg.ResponseCodeTTL)) {
 		st.codeCarried = true
 		ev.code = st.code
 	} else {

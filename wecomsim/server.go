@@ -461,13 +461,17 @@ func (s *Server) learnBaseURL(r *http.Request) {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	prefix := r.URL.Path
-	if i := strings.Index(prefix, "/cgi-bin/"); i >= 0 {
-		prefix = prefix[:i]
-	} else if i := strings.Index(prefix, "/sim/"); i >= 0 {
-		prefix = prefix[:i]
-	} else {
-		prefix = ""
+	// RequestURI still holds the prefix a mux may have stripped from URL.Path.
+	full := r.URL.Path
+	if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+		full = u.Path
+	}
+	prefix := ""
+	for _, seg := range []string{"/cgi-bin/", "/sim/"} {
+		if i := strings.Index(full, seg); i >= 0 {
+			prefix = full[:i]
+			break
+		}
 	}
 	s.baseURL = scheme + "://" + r.Host + prefix
 }
