@@ -179,7 +179,7 @@ func TestDecryptMalformed(t *testing.T) {
 		"one block only":            b64(raw[:16]),
 		"not a block multiple":      b64(raw[:len(raw)-3]),
 		"truncated to 32":           b64(raw[:32]),
-		"length field tampered":     tamper(0),  // flips msg_len's top byte in block 1
+		"length field tampered":     tamper(0), // flips msg_len's top byte in block 1
 		"last block tampered":       tamper(len(raw) - 1),
 		"second last block altered": tamper(len(raw) - 17),
 	}

@@ -21,12 +21,18 @@ var (
 
 // WeCom error codes the client acts on (PROTOCOL.md §4).
 const (
-	CodeBusy           = -1
-	CodeInvalidToken   = 40014
-	CodeTokenMissing   = 41001
-	CodeTokenExpired   = 42001
+	// CodeBusy is "system busy": retry with backoff.
+	CodeBusy = -1
+	// CodeInvalidToken is an invalid access_token: refresh once and retry.
+	CodeInvalidToken = 40014
+	// CodeTokenMissing is a missing access_token: refresh once and retry.
+	CodeTokenMissing = 41001
+	// CodeTokenExpired is an expired access_token: refresh once and retry.
+	CodeTokenExpired = 42001
+	// CodeFrequencyLimit is the API frequency limit: wait out the window.
 	CodeFrequencyLimit = 45009
-	CodeConcurrency    = 45033
+	// CodeConcurrency is the concurrency limit: retry with backoff.
+	CodeConcurrency = 45033
 )
 
 // frequencyWait is how long to back off after 45009: the minute window.

@@ -119,6 +119,9 @@ func (c *Client) accessToken(ctx context.Context) (string, error) {
 // cache already holds a different one, another caller has refreshed it and
 // that one is returned without a call.
 func (c *Client) fetchToken(ctx context.Context, stale string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	c.mu.Lock()
 	f := c.flight
 	if f == nil {
