@@ -139,19 +139,51 @@ func TestCallbacks(t *testing.T) {
 			t.Fatalf("bob sees %+v", msgs)
 		}
 	})
-	t.Run("passive reply with Timestamp tag is rejected", func(t *testing.T) {
-		bot.set(func(b *testBot) {
-			b.reply = func(plain []byte) []byte {
-				return []byte("<xml><ToUserName><![CDATA[bob]]></ToUserName><FromUserName><![CDATA[" + e.cfg.CorpID + "]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[x]]></Content></xml>")
-			}
-			b.wrap = func(enc, ts, nonce string) string {
-				return "<xml><Encrypt><![CDATA[" + enc + "]]></Encrypt><MsgSignature><![CDATA[whatever]]></MsgSignature><Timestamp>" + ts + "</Timestamp><Nonce><![CDATA[" + nonce + "]]></Nonce></xml>"
-			}
-		})
-		defer bot.set(func(b *testBot) { b.reply, b.wrap = nil, nil })
-		res, err := e.sim.As("bob").SendText(ctx, "hello")
-		if !errors.Is(err, wecomsim.ErrBadReply) || res.Attempts != 1 {
-			t.Fatalf("res %+v err %v", res, err)
+	t.Run("invalid passive replies are rejected", func(t *testing.T) {
+		okReply := func(plain []byte) []byte {
+			return []byte("<xml><ToUserName><![CDATA[bob]]></ToUserName><FromUserName><![CDATA[" + e.cfg.CorpID + "]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[x]]></Content></xml>")
+		}
+		cases := []struct {
+			name string
+			set  func(b *testBot)
+		}{
+			{"Timestamp instead of TimeStamp", func(b *testBot) {
+				b.wrap = func(enc, ts, nonce string) string {
+					return "<xml><Encrypt><![CDATA[" + enc + "]]></Encrypt><MsgSignature><![CDATA[" + util.Signature(b.token, ts, nonce, enc) + "]]></MsgSignature><Timestamp>" + ts + "</Timestamp><Nonce><![CDATA[" + nonce + "]]></Nonce></xml>"
+				}
+			}},
+			{"wrong signature", func(b *testBot) {
+				b.wrap = func(enc, ts, nonce string) string {
+					return "<xml><Encrypt><![CDATA[" + enc + "]]></Encrypt><MsgSignature><![CDATA[0000]]></MsgSignature><TimeStamp>" + ts + "</TimeStamp><Nonce><![CDATA[" + nonce + "]]></Nonce></xml>"
+				}
+			}},
+			{"wrong receive id", func(b *testBot) { b.replyCorpID = "wwsomeoneelse" }},
+			{"reply to someone else", func(b *testBot) {
+				b.reply = func([]byte) []byte { return []byte(strings.Replace(string(okReply(nil)), "[bob]", "[carol]", 1)) }
+			}},
+			{"empty body is accepted", func(b *testBot) {
+				b.reply = nil
+				b.wrap = nil
+			}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				bot.set(func(b *testBot) {
+					b.reply = okReply
+					c.set(b)
+				})
+				defer bot.set(func(b *testBot) { b.reply, b.wrap, b.replyCorpID = nil, nil, "" })
+				res, err := e.sim.As("bob").SendText(ctx, "hello")
+				if c.name == "empty body is accepted" {
+					if err != nil || res.Reply != nil {
+						t.Fatalf("an empty answer must be accepted: %+v %v", res, err)
+					}
+					return
+				}
+				if !errors.Is(err, wecomsim.ErrBadReply) || res.Attempts != 1 || res.Status != 200 {
+					t.Fatalf("res %+v err %v", res, err)
+				}
+			})
 		}
 	})
 }

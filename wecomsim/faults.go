@@ -128,6 +128,11 @@ type discardWriter struct {
 
 func newDiscardWriter() *discardWriter { return &discardWriter{h: http.Header{}} }
 
-func (d *discardWriter) Header() http.Header         { return d.h }
+// Header implements http.ResponseWriter.
+func (d *discardWriter) Header() http.Header { return d.h }
+
+// Write implements http.ResponseWriter.
 func (d *discardWriter) Write(b []byte) (int, error) { return d.buf.Write(b) }
-func (d *discardWriter) WriteHeader(int)             {}
+
+// WriteHeader implements http.ResponseWriter.
+func (d *discardWriter) WriteHeader(int) {}

@@ -185,6 +185,8 @@ type testBot struct {
 	sleep  time.Duration                      // delay before answering
 	reply  func(plain []byte) []byte          // plaintext passive reply, or nil
 	wrap   func(enc, ts, nonce string) string // envelope override for the reply
+	// replyCorpID overrides the receive id the reply is encrypted for.
+	replyCorpID string
 }
 
 func newTestBot(t *testing.T, cfg wecomsim.Config) (*testBot, *httptest.Server) {
@@ -241,6 +243,10 @@ func (b *testBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	b.got = append(b.got, received{query: q, encrypt: envl.Encrypt, plain: plain, at: time.Now()})
 	status, sleep, reply, wrap := b.status, b.sleep, b.reply, b.wrap
+	replyCorp := b.corpID
+	if b.replyCorpID != "" {
+		replyCorp = b.replyCorpID
+	}
 	b.mu.Unlock()
 	if sleep > 0 {
 		select {
@@ -260,7 +266,7 @@ func (b *testBot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rp == nil {
 		return
 	}
-	enc, err := util.EncryptMsg([]byte("0123456789abcdef"), rp, b.corpID, b.aesKeyS)
+	enc, err := util.EncryptMsg([]byte("0123456789abcdef"), rp, replyCorp, b.aesKeyS)
 	if err != nil {
 		b.t.Errorf("reply encrypt: %v", err)
 		return

@@ -9,29 +9,48 @@
 //   - Client side: it encrypts, signs and posts callbacks to the bot exactly as
 //     WeCom does (AES-256-CBC, 32-byte PKCS#7, SHA-1 signature, 5 s deadline,
 //     redelivery), and validates the bot's passive encrypted replies.
+//   - Admin side: /sim/ endpoints for the terminal chat client (see admin.go).
 //
 // The package deliberately imports nothing from safetybot: it is an independent
-// reading of the protocol (see /work/shared/wecom/PROTOCOL.md) so that it can catch
+// reading of the protocol (/work/shared/wecom/PROTOCOL.md) so that it can catch
 // bugs in the bot's own wire code.
 //
 // Error codes the WeCom documentation leaves open are fixed here as follows:
 //
-//	40058 reused task_id; reused, expired or unknown response_code; unknown or too old
-//	      msgid in message/recall; more than 1000 users / 100 parties / 100 tags;
-//	      a missing or malformed required parameter of a payload or card;
-//	      duplicate_check_interval outside 0..14400
-//	47001 request body that is not JSON, or a field of the wrong JSON type
+//	40058 task_id reused by a later call; response_code reused, expired or unknown;
+//	      msgid unknown or older than 24 h (recall); more than 1000 users / 100
+//	      parties / 100 tags; a missing or malformed required field of a payload or
+//	      card; duplicate_check_interval outside 0..14400
+//	47001 body that is not JSON, or a field of the wrong JSON type
 //	41011 agentid missing; 40056 agentid differs from the app's
-//	40008 unknown msgtype or missing payload object; 44004 empty text/markdown content;
-//	      44003 news without articles
+//	40008 unknown msgtype or missing payload object; 44004 empty text/markdown
+//	      content; 44003 news without articles
 //	43001 / 43002 wrong HTTP method (GET required / POST required)
-//	81013 every recipient invalid (message/send and update_template_card)
+//	81013 every recipient invalid (message/send; update_template_card when none of
+//	      the userids received the card — the code is then not consumed)
 //	82001 no recipient at all (message/send and update_template_card)
-//	45009 per-member rate limit, only with Config.RateLimitErrors (default: silent drop)
-//	45002 over-long text/markdown, only with Config.RejectLongText (default: truncate)
+//	45009 per-member rate limit, only with Config.RateLimitErrors (default: silent
+//	      drop); the whole call fails and nothing is delivered
+//	45002 over-long text/markdown, only with Config.RejectLongText (default:
+//	      truncation to 2048 bytes at a UTF-8 boundary, never splitting a character)
+//	40016..40025 menu/create validation (WeChat's menu error family)
 //
-// Users in departments and tags are not modelled: every toparty/totag id is reported
-// back as invalid.
+// Other behaviour choices where the sources are silent:
+//
+//   - gettoken returns the same token while it is valid and always expires_in =
+//     TokenTTL (not the remaining lifetime).
+//   - A duplicate-checked resend (byte-identical body inside the interval) is
+//     answered errcode 0 with the original msgid and response_code, and not
+//     delivered; this check runs before the task_id uniqueness check.
+//   - Each recipient of an interactive card gets its own response_code; the send
+//     answer carries the first recipient's. A code updates any listed recipient of
+//     the same task (atall: all of them). A click carries the clicker's own code
+//     the first time and a fresh code on every later click.
+//   - Redeliveries carry the same plaintext, re-encrypted with a new random prefix
+//     and signed with a new timestamp and nonce.
+//   - Call counters (TokenFetches, SendCalls, Calls) include failed and faulted calls.
+//   - Departments and tags are not modelled: every toparty/totag id is reported
+//     back as invalid.
 package wecomsim
 
 import (
