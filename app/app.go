@@ -71,12 +71,15 @@ type Options struct {
 	Workers, SenderWorkers int
 	// SimConfig adjusts the built-in simulator (sandbox mode only).
 	SimConfig func(*wecomsim.Config)
+	// SenderBackoff replaces the sender's wait before retrying a retryable
+	// WeCom failure (tests shorten the seconds-to-minutes production waits).
+	SenderBackoff func(attempt int, retryAfter time.Duration) time.Duration
 }
 
 // Sandbox credentials of the built-in simulator. They are not secrets: the
 // simulator only ever runs on this machine.
 const (
-	sandboxCorpID = "wwsandbox000000001"
+	sandboxCorpID = "wwsandbox"
 	sandboxSecret = "sandbox-secret"
 	sandboxToken  = "sandboxtoken"
 	sandboxAgent  = "1000002"
@@ -147,8 +150,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	a.Metrics = bot.NewMetrics(a.registry)
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a.Photos = &bot.Photos{Client: a.Client, Store: st, Dir: filepath.Join(cfg.DataDir, "photos")}
-	a.Router = handlers.New(handlers.Deps{Store: st, PublicURL: cfg.PublicURL})
-	a.Sender = bot.NewSender(bot.SenderConfig{Store: st, Client: a.Client, Cache: a.Cache, Owner: a.Owner, Logger: a.Log, Metrics: a.Metrics})
+	a.Router = handlers.New(handlers.Deps{Store: st, PublicURL: cfg.PublicURL, Location: cfg.Location})
+	a.Sender = bot.NewSender(bot.SenderConfig{Store: st, Client: a.Client, Cache: a.Cache, Owner: a.Owner, Logger: a.Log, Metrics: a.Metrics,
+		Backoff: opt.SenderBackoff})
 	a.Proc = bot.NewProcessor(bot.ProcessorConfig{Store: st, Handler: a.Router, Photos: a.Photos, Logger: a.Log,
 		Metrics: a.Metrics, WakeSender: a.Sender.Wake})
 	a.Intake = bot.NewIntake(bot.IntakeConfig{Crypto: crypto, Store: st, Clock: opt.Clock, Logger: a.Log,
@@ -163,7 +167,11 @@ func (a *App) startSandbox(cfg *config.Config, opt Options) {
 	base := "http://" + loopbackAddr(a.listener.Addr())
 	key := make([]byte, 32)
 	rand.Read(key)
-	cfg.CorpID, cfg.Secret, cfg.Token, cfg.AgentID = sandboxCorpID, sandboxSecret, sandboxToken, sandboxAgent
+	// Each simulator issues its own access tokens, and the token cache key is
+	// made of CorpID and AgentID: a CorpID per instance keeps sandboxes that
+	// share one Redis from overwriting each other's token.
+	cfg.CorpID = sandboxCorpID + randHex(4)
+	cfg.Secret, cfg.Token, cfg.AgentID = sandboxSecret, sandboxToken, sandboxAgent
 	cfg.AESKey = base64.StdEncoding.EncodeToString(key)[:43]
 	// base64 of 32 bytes is 43 characters plus one "=": exactly an EncodingAESKey.
 	cfg.APIBase = base + "/_sim"

@@ -18,6 +18,11 @@ func (a *App) routes() {
 	})
 	m.HandleFunc("GET /readyz", a.readyz)
 	m.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	m.HandleFunc("GET /letters/{id}", a.letterPage)
+	m.HandleFunc("POST /api/letters", a.adminOnly(a.postLetter))
+	m.HandleFunc("/api/", a.adminOnly(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, apiError{Error: "no such endpoint"})
+	}))
 	if a.Sim != nil {
 		m.Handle("/_sim/", a.Sim)
 	}

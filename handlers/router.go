@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"safetybot"
@@ -72,11 +73,21 @@ func (r *Router) Handle(ctx context.Context, in messages.Inbound) (messages.Repl
 	} else if !store.IsNotFound(err) {
 		return nil, err
 	}
-	fn := r.route(ctx, req)
-	return fn(ctx, req)
+	fn := r.route(ctx, req, true)
+	reply, err := fn(ctx, req)
+	if errors.Is(err, errPass) {
+		// The open conversation does not take this input: route it as if there were none.
+		req.Args = ""
+		return r.route(ctx, req, false)(ctx, req)
+	}
+	return reply, err
 }
 
-func (r *Router) route(ctx context.Context, req *Request) Func {
+// errPass is returned by a conversation handler for input that is not an
+// answer to its question (a new command), so the router routes it normally.
+var errPass = errors.New("not an answer to the open conversation")
+
+func (r *Router) route(ctx context.Context, req *Request, withConversation bool) Func {
 	in := req.In
 	if in.Kind == messages.KindEvent {
 		switch in.Event {
@@ -114,7 +125,9 @@ func (r *Router) route(ctx context.Context, req *Request) Func {
 			}
 		}
 	}
-	if conv, err := r.store.FindConversation(ctx, in.From); err == nil {
+	if !withConversation {
+		// skip the open conversation
+	} else if conv, err := r.store.FindConversation(ctx, in.From); err == nil {
 		if fn, ok := r.conversations[conv.Kind]; ok {
 			return fn
 		}

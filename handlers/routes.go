@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"time"
+
 	"safetybot/messages"
 	"safetybot/store"
 )
@@ -9,19 +11,29 @@ import (
 type Deps struct {
 	Store     *store.Store
 	PublicURL string
+	Location  *time.Location // campaign time zone
 }
 
 // New returns the router with every route of the bot. This file is the whole
 // surface: message kinds, menu and card keys, Chinese command words, the default.
 func New(d Deps) *Router {
 	r := newRouter(d.Store)
+	if d.Location == nil {
+		d.Location = time.UTC
+	}
 	h := &help{}
+	lt := &letters{store: d.Store, loc: d.Location}
 
 	r.words(h.help, "帮助", "help", "?", "？", "菜单")
 	r.global["帮助"] = true
 	r.menu(messages.MenuHelp, h.help)
 	r.event(messages.EventSubscribe, h.welcome)
 	r.event(messages.EventEnterAgent, silent)
+
+	// Open letters (S6).
+	r.card(messages.SignKeyPrefix, lt.button)
+	r.command("签收", lt.typed)
+	r.conversation(convPickLetter, lt.pick)
 
 	r.fallback = h.unknown
 	return r

@@ -25,6 +25,10 @@ type Reply []Outgoing
 type TextBody struct {
 	MsgType string      `json:"msgtype"`
 	Text    TextContent `json:"text"`
+	// DuplicateCheck, when set, overrides the sender's default
+	// (enable_duplicate_check=1): chat answers set it to 0, because WeCom would
+	// otherwise swallow the same answer to the same question asked twice.
+	DuplicateCheck *int `json:"enable_duplicate_check,omitempty"`
 }
 
 // TextContent is the text payload.
@@ -170,16 +174,19 @@ type UpdateCardBody struct {
 	TemplateCard TemplateCard `json:"template_card"`
 }
 
-// Text returns a text message to the inbound sender.
+var zero = 0
+
+// Text returns a chat answer to the inbound sender. It is sent without WeCom's
+// duplicate check (see TextBody.DuplicateCheck).
 func Text(content string) Outgoing {
-	return Outgoing{Body: TextBody{MsgType: "text", Text: TextContent{Content: Truncate(content, 2048)}}}
+	return Outgoing{Body: TextBody{MsgType: "text", Text: TextContent{Content: Truncate(content, 2048)}, DuplicateCheck: &zero}}
 }
 
-// TextTo returns a text message to the given users.
+// TextTo returns a pushed text message (a reminder, a notice) to the given
+// users, sent with WeCom's duplicate check so a resend after a crash is
+// suppressed.
 func TextTo(to []string, content string) Outgoing {
-	o := Text(content)
-	o.To = to
-	return o
+	return Outgoing{To: to, Body: TextBody{MsgType: "text", Text: TextContent{Content: Truncate(content, 2048)}}}
 }
 
 // Card returns a template card message to the given users (nil: the sender).

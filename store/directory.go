@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"safetybot"
@@ -380,4 +381,19 @@ func (s *Store) Principals(ctx context.Context, enterpriseID int64) ([]safetybot
 		out[i] = r.Person
 	}
 	return out, err
+}
+
+// ReplaceContactsChanged sets the enterprise's contacts of one role to exactly
+// personIDs and reports whether that changed anything.
+func (s *Store) ReplaceContactsChanged(ctx context.Context, enterpriseID int64, role safetybot.ContactRole, personIDs []int64) (bool, error) {
+	var cur []int64
+	if err := s.sel(ctx, &cur, `SELECT person_id FROM contacts WHERE enterprise_id = ? AND role = ? ORDER BY person_id`, enterpriseID, role); err != nil {
+		return false, err
+	}
+	want := append([]int64(nil), personIDs...)
+	slices.Sort(want)
+	if slices.Equal(cur, want) {
+		return false, nil
+	}
+	return true, s.ReplaceContacts(ctx, enterpriseID, role, personIDs)
 }

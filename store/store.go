@@ -269,12 +269,14 @@ func Redacted(databaseURL string) string {
 	return u.String()
 }
 
-// dateString formats a civil date (a time.Time whose UTC date is the date).
+// dateString formats a civil date: the date of t in t's own location (a date
+// read from a roster is midnight in the campaign time zone; one parsed here is
+// midnight UTC — both print as the same date).
 func dateString(t *time.Time) *string {
 	if t == nil {
 		return nil
 	}
-	s := t.UTC().Format("2006-01-02")
+	s := t.Format("2006-01-02")
 	return &s
 }
 

@@ -102,7 +102,10 @@ func run(ctx context.Context, e *env, args []string) int {
 		"version": {run: cmdVersion},
 	}
 	for _, c := range extraCommands {
-		cmds[c.name] = c
+		name, _, _ := strings.Cut(c.name, " ")
+		if _, dup := cmds[name]; !dup {
+			cmds[name] = c
+		}
 	}
 	c, ok := cmds[rest[0]]
 	if !ok {
@@ -206,3 +209,7 @@ func cmdMigrate(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "%d migration(s) applied on %s\n", n, s.Dialect())
 	return nil
 }
+
+type flagSetT = flag.FlagSet
+
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
