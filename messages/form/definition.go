@@ -199,7 +199,10 @@ type rawQuestion struct {
 	NotFuture bool       `yaml:"not_future"`
 }
 
-var keyPattern = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+var (
+	keyPattern    = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	rawKeyPattern = regexp.MustCompile(`(?m)^key:\s*["']?([A-Za-z0-9_-]+)`)
+)
 
 // parseDefinition decodes and validates one file. It returns every problem found.
 func parseDefinition(file string, data []byte) (*Definition, []*DefError) {
@@ -207,10 +210,14 @@ func parseDefinition(file string, data []byte) (*Definition, []*DefError) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, []*DefError{{File: file, Key: "-", Reason: "file is empty"}}
+		key := "-"
+		if m := rawKeyPattern.FindSubmatch(data); m != nil {
+			key = string(m[1]) // best effort, so the error still names the form
 		}
-		return nil, []*DefError{{File: file, Key: "-", Reason: "YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
+		if errors.Is(err, io.EOF) {
+			return nil, []*DefError{{File: file, Key: key, Reason: "file is empty"}}
+		}
+		return nil, []*DefError{{File: file, Key: key, Reason: "YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
 	}
 	var errs []*DefError
 	bad := func(key, format string, args ...any) {

@@ -475,11 +475,17 @@ func (f *Form) loosePhoto(st *State, sha string) Output {
 	return f.render(st, "", "")
 }
 
+// maxAttachTargets keeps the "which item?" list short enough to read and to fit.
+const maxAttachTargets = 20
+
 // photoTargets lists where a loose photo may go: every applicable photo question
 // (answered or upcoming) and the problem photos of every failed item.
 func (f *Form) photoTargets(st *State) []string {
 	var out []string
 	for _, q := range f.applicable(st) {
+		if len(out) >= maxAttachTargets {
+			break
+		}
 		if q.Type == TypePhoto {
 			out = append(out, q.Key)
 		}
@@ -734,6 +740,9 @@ func (f *Form) stepReview(st *State, in Input, norm string, now time.Time) Outpu
 		return f.toConfirmCancel(st)
 	case is(norm, wordsBack...):
 		steps := f.steps(st)
+		if len(steps) == 0 {
+			return f.render(st, "", errFirst)
+		}
 		f.setCursor(st, steps[len(steps)-1])
 		return f.render(st, "", "")
 	case is(norm, wordsNextPage...):

@@ -58,7 +58,7 @@ var (
 	wordsNext     = []string{"下一步", "不变", "不改", "保持", "保持不变"}
 	wordsRetake   = []string{"重拍", "清空", "重新拍", "重新发"}
 	wordsSubmit   = []string{"提交", "确认提交", "submit"}
-	wordsConfirm  = []string{"确认", "确定", "是", "1", "确认取消", "确认签字", "签字", "同意"}
+	wordsConfirm  = []string{"确认", "确定", "是", "是的", "1", "好的", "可以", "确认取消", "确认签字", "确认签字提交", "签字", "同意"}
 	wordsDeny     = []string{"否", "2", "不", "不取消", "不用了", "算了"}
 	wordsDiscard  = []string{"不用", "不要", "不需要", "删除", "删掉", "丢弃", "算了"}
 	wordsNextPage = []string{"下一页", "更多", "下页"}

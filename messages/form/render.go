@@ -139,7 +139,7 @@ func (f *Form) questionOutput(st *State) Output {
 		spec, _ := f.photoSpec(st, id)
 		lines = append(lines, fmt.Sprintf(txtReplyPhoto, photoRange(spec)))
 		if len(a.Photos) > 0 {
-			lines = append(lines, fmt.Sprintf(txtPhotosSoFar, len(a.Photos)))
+			lines = append(lines, fmt.Sprintf(txtPhotosKeep, len(a.Photos)))
 		}
 	}
 	if q.Help != "" {
@@ -183,7 +183,7 @@ func (f *Form) repeatOutput(st *State, q *Question, sub string, n int) Output {
 		out.Expect = ExpectPhoto
 		lines = append(lines, txtRepeatPhotos)
 		if len(fl.Photos) > 0 {
-			lines = append(lines, fmt.Sprintf(txtPhotosSoFar, len(fl.Photos)))
+			lines = append(lines, fmt.Sprintf(txtPhotosKeep, len(fl.Photos)))
 		}
 	case RepeatFixed:
 		lines = append(lines, txtRepeatFixed, optionsText(fixedOptions))
@@ -196,7 +196,7 @@ func (f *Form) repeatOutput(st *State, q *Question, sub string, n int) Output {
 		out.Expect = ExpectPhoto
 		lines = append(lines, txtRepeatFixedPhotos)
 		if len(fl.FixedPhotos) > 0 {
-			lines = append(lines, fmt.Sprintf(txtPhotosSoFar, len(fl.FixedPhotos)))
+			lines = append(lines, fmt.Sprintf(txtPhotosKeep, len(fl.FixedPhotos)))
 		}
 	case RepeatDeadline:
 		out.Expect = ExpectDate

@@ -79,9 +79,9 @@ type State struct {
 	// Page is the review page shown (0-based).
 	Page int `json:"page,omitempty"`
 
-	Signed      bool      `json:"signed,omitempty"`       // the principal signed while submitting
-	SubmittedAt time.Time `json:"submitted_at,omitempty"` // Input.Now of the submitting step
-	UpdatedAt   time.Time `json:"updated_at"`             // Input.Now of the last step
+	Signed      bool      `json:"signed,omitempty"`      // the principal signed while submitting
+	SubmittedAt time.Time `json:"submitted_at,omitzero"` // Input.Now of the submitting step
+	UpdatedAt   time.Time `json:"updated_at,omitzero"`   // Input.Now of the last step
 }
 
 // RepeatState is the open step of a failed item's hazard block.
@@ -95,15 +95,15 @@ type RepeatState struct {
 // typed as an address), Values (multi: option ids), Number, Date (YYYY-MM-DD),
 // Photos (SHA-256 names), Location.
 type Answer struct {
-	Value    string              `json:"value,omitempty"`
-	Values   []string            `json:"values,omitempty"`
-	Number   *float64            `json:"number,omitempty"`
-	Date     string              `json:"date,omitempty"`
-	Photos   []string            `json:"photos,omitempty"`
-	Location *messages.Location  `json:"location,omitempty"`
-	Skipped  bool                `json:"skipped,omitempty"`
-	NA       bool                `json:"na,omitempty"`
-	Failure  *Failure            `json:"failure,omitempty"`
+	Value    string             `json:"value,omitempty"`
+	Values   []string           `json:"values,omitempty"`
+	Number   *float64           `json:"number,omitempty"`
+	Date     string             `json:"date,omitempty"`
+	Photos   []string           `json:"photos,omitempty"`
+	Location *messages.Location `json:"location,omitempty"`
+	Skipped  bool               `json:"skipped,omitempty"`
+	NA       bool               `json:"na,omitempty"`
+	Failure  *Failure           `json:"failure,omitempty"`
 }
 
 // Failure is the hazard recorded for a failed checklist item.

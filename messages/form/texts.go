@@ -17,6 +17,7 @@ const (
 	txtReplyLocation  = "请发送位置（点“+”→“位置”），或直接写地址。"
 	txtReplyPhoto     = "请拍照发送，%s；发完回复“完成”。"
 	txtPhotosSoFar    = "已收到 %d 张。"
+	txtPhotosKeep     = "已收到 %d 张。可以接着发；回复“完成”保留，回复“重拍”清空重发。"
 	txtPhotoGot       = "收到第 %d 张（最多 %d 张）。可继续发，发完回复“完成”。"
 	txtPhotoDup       = "这张照片已经收到过了。"
 	txtPhotoCleared   = "已清空照片，请重新发送。"
