@@ -11,8 +11,7 @@ import (
 )
 
 func init() {
-	extraCommands = append(extraCommands, command{name: "letter send", summary: "send an open letter to the principals in scope (--title T --file F [--deadline YYYY-MM-DD] [--township NAME]… [--category NAME]…)", run: cmdLetter},
-	)
+	extraCommands = append(extraCommands, command{name: "letter send", summary: "send an open letter to the principals in scope (--title T --file F [--deadline YYYY-MM-DD] [--township NAME]… [--category NAME]…)", run: cmdLetter})
 }
 
 // listFlag collects a repeatable flag.
