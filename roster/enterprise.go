@@ -50,7 +50,7 @@ func smallTypes(category string) []string {
 // Rules that need the store (a principal who is already registered as an
 // official) are checked afterwards by CheckOfficials.
 func (rd *Reader) ReadEnterprises(r io.Reader, filename string) (*Result[EnterpriseRow], error) {
-	t, err := rd.open(r, filename, enterpriseSchema)
+	t, err := open(r, filename, enterpriseSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (rd *Reader) ReadEnterprises(r io.Reader, filename string) (*Result[Enterpr
 		t:          t,
 		c:          newCollector[EnterpriseRow](),
 		today:      rd.today(),
-		rd:         rd,
+		loc:        rd.location(),
 		nine:       smallTypes(safetybot.CategoryNineSmall),
 		five:       smallTypes(safetybot.CategoryFiveSmall),
 		codes:      make(map[string][]int),
@@ -93,7 +93,7 @@ type principalSeen struct {
 type enterpriseValidator struct {
 	t          *table
 	c          *collector[EnterpriseRow]
-	rd         *Reader
+	loc        *time.Location
 	today      time.Time
 	nine, five []string
 	codes      map[string][]int         // credit code → lines
@@ -198,7 +198,7 @@ func (v *enterpriseValidator) row(line int, cells []string) {
 	e.Address = get(eAddress)
 
 	if raw := get(eLastInspected); raw != "" {
-		d, ok := parseDate(raw, v.t.xlsx, v.t.date1904, v.rd.location())
+		d, ok := parseDate(raw, v.t.xlsx, v.t.date1904, v.loc)
 		switch {
 		case !ok:
 			fail("last_inspected", "最近检查日期“%s”看不懂，请写成 2025-03-01 这样的日期", raw)
@@ -226,8 +226,7 @@ func (v *enterpriseValidator) duplicates() {
 			continue
 		}
 		for _, line := range lines {
-			others := slices.DeleteFunc(slices.Clone(lines), func(l int) bool { return l == line })
-			v.c.fail(line, "credit_code", "统一社会信用代码与第 %s 行重复", joinLines(others))
+			v.c.fail(line, "credit_code", "统一社会信用代码与第 %s 行重复", otherLines(lines, line))
 		}
 	}
 }

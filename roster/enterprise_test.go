@@ -566,3 +566,23 @@ func BenchmarkReadEnterprises5000(b *testing.B) {
 		})
 	}
 }
+
+func TestManyDuplicatesStayShort(t *testing.T) {
+	recs := [][]string{enterpriseHeader}
+	for i := range 8 {
+		recs = append(recs, enterprise(i, map[string]string{"credit_code": validCode(99)}))
+	}
+	res, err := reader.ReadEnterprises(bytes.NewReader(csvBytes(t, recs)), "e.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) != 8 || len(res.Rows) != 0 {
+		t.Fatalf("errors:\n%s", errorsText(res.Errors))
+	}
+	if got, want := res.Errors[0].String(), "第 2 行: 统一社会信用代码与第 3、4、5、6、7 行等 7 行重复"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got, want := res.Errors[7].String(), "第 9 行: 统一社会信用代码与第 2、3、4、5、6 行等 7 行重复"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

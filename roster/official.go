@@ -3,7 +3,6 @@ package roster
 import (
 	"errors"
 	"io"
-	"slices"
 	"strings"
 
 	"safetybot"
@@ -21,7 +20,7 @@ type OfficialRow struct {
 // (镇街、部门、市安委办) are accepted: principals and safety officers come in
 // through the enterprise roster.
 func (rd *Reader) ReadOfficials(r io.Reader, filename string) (*Result[OfficialRow], error) {
-	t, err := rd.open(r, filename, officialSchema)
+	t, err := open(r, filename, officialSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +52,7 @@ func (rd *Reader) ReadOfficials(r io.Reader, filename string) (*Result[OfficialR
 			continue
 		}
 		for _, line := range lines {
-			others := slices.DeleteFunc(slices.Clone(lines), func(l int) bool { return l == line })
-			c.fail(line, "userid", "账号与第 %s 行重复", joinLines(others))
+			c.fail(line, "userid", "账号与第 %s 行重复", otherLines(lines, line))
 		}
 	}
 	return c.finish(), nil

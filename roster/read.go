@@ -164,7 +164,7 @@ var (
 )
 
 // open reads the file, picks the format and finds the header row.
-func (rd *Reader) open(r io.Reader, filename string, s *schema) (*table, error) {
+func open(r io.Reader, filename string, s *schema) (*table, error) {
 	data, err := readAll(r)
 	if err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func (rd *Reader) open(r io.Reader, filename string, s *schema) (*table, error) 
 		return nil, invalid("不支持旧版 Excel（.xls）或加密的文件，请在 Excel 中另存为 .xlsx 或 CSV（不设密码）后再导入")
 	case ext == ".xlsx" || ext == ".xlsm":
 		if len(bytes.TrimSpace(data)) == 0 {
-			return nil, invalid("文件是空的")
+			return nil, invalid("文件是空的，没有表头也没有数据")
 		}
 		return nil, invalid("文件扩展名是 %s，但内容不是 Excel 文件，请重新保存后再导入", ext)
 	default:

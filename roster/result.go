@@ -3,6 +3,7 @@ package roster
 import (
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // RowError is one fault in one row. Line is the line a user sees in Excel or a
@@ -79,14 +80,28 @@ func sortErrors(errs []RowError) {
 	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 }
 
-// joinLines renders line numbers as "3、7、12".
-func joinLines(lines []int) string {
-	s := ""
-	for i, l := range lines {
-		if i > 0 {
-			s += "、"
+// maxListed is how many other lines a duplicate message names.
+const maxListed = 5
+
+// otherLines names the lines of a duplicate other than self: "3、7" or, for a
+// long list, "3、7、12、15、20 行等 40" so that the message stays short and a
+// value repeated on every row costs no more than linear work.
+func otherLines(lines []int, self int) string {
+	var b strings.Builder
+	n := 0
+	for _, l := range lines {
+		if l == self {
+			continue
 		}
-		s += fmt.Sprint(l)
+		if n == maxListed {
+			fmt.Fprintf(&b, " 行等 %d", len(lines)-1)
+			break
+		}
+		if n > 0 {
+			b.WriteString("、")
+		}
+		fmt.Fprint(&b, l)
+		n++
 	}
-	return s
+	return b.String()
 }
