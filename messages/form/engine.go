@@ -1095,23 +1095,7 @@ func (st State) clone() State {
 	c.Versions = maps.Clone(st.Versions)
 	c.Answers = make(map[string]Answer, len(st.Answers))
 	for k, a := range st.Answers {
-		a.Values = slices.Clone(a.Values)
-		a.Photos = slices.Clone(a.Photos)
-		if a.Number != nil {
-			n := *a.Number
-			a.Number = &n
-		}
-		if a.Location != nil {
-			l := *a.Location
-			a.Location = &l
-		}
-		if a.Failure != nil {
-			fl := *a.Failure
-			fl.Photos = slices.Clone(fl.Photos)
-			fl.FixedPhotos = slices.Clone(fl.FixedPhotos)
-			a.Failure = &fl
-		}
-		c.Answers[k] = a
+		c.Answers[k] = a.clone()
 	}
 	c.Path = slices.Clone(st.Path)
 	if st.Repeat != nil {
@@ -1127,4 +1111,25 @@ func (st State) clone() State {
 		}
 	}
 	return c
+}
+
+// clone deep-copies an answer.
+func (a Answer) clone() Answer {
+	a.Values = slices.Clone(a.Values)
+	a.Photos = slices.Clone(a.Photos)
+	if a.Number != nil {
+		n := *a.Number
+		a.Number = &n
+	}
+	if a.Location != nil {
+		l := *a.Location
+		a.Location = &l
+	}
+	if a.Failure != nil {
+		fl := *a.Failure
+		fl.Photos = slices.Clone(fl.Photos)
+		fl.FixedPhotos = slices.Clone(fl.FixedPhotos)
+		a.Failure = &fl
+	}
+	return a
 }

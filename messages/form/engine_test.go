@@ -200,6 +200,7 @@ func TestInvalidAnswers(t *testing.T) {
 		want string
 	}{
 		{"yesno: unknown word", "yn", form.Input{Text: "也许"}, "请回复 1–3 的编号"},
+		{"yesno: 是否 is not a choice", "yn", form.Input{Text: "是否"}, "请回复 1–3 的编号"},
 		{"yesno: number out of range", "yn", form.Input{Text: "4"}, "请回复 1–3 的编号"},
 		{"yesno: location", "yn", form.Input{Location: loc}, "这一项不需要位置"},
 		{"yesno: unknown card option", "yn", form.Input{OptionIDs: []string{"maybe"}}, "请回复 1–3 的编号"},
@@ -256,6 +257,7 @@ func TestAcceptedReplies(t *testing.T) {
 		{"yn", form.Input{Text: "１"}, form.Answer{Value: "是"}},
 		{"yn", form.Input{Text: "Yes!"}, form.Answer{Value: "是"}},
 		{"yn", form.Input{OptionIDs: []string{"yes"}}, form.Answer{Value: "是"}},
+		{"yn", form.Input{Text: "否，后门锁了"}, form.Answer{Value: "否"}},
 		{"yn", form.Input{Text: "3"}, form.Answer{Value: "不适用", NA: true}},
 		{"yn", form.Input{Text: "不适用"}, form.Answer{Value: "不适用", NA: true}},
 		{"one", form.Input{Text: "2"}, form.Answer{Value: "none"}},
@@ -686,5 +688,103 @@ func TestCardClicks(t *testing.T) {
 	c.photo("p").say("完成").click("yes").ok().at("yn#fixed_photos")
 	if c.out.Expect != form.ExpectPhoto {
 		t.Errorf("Expect %q", c.out.Expect)
+	}
+}
+
+const conditionsForm = `key: cond
+version: 1
+title: 条件
+applies_to: {category: 五小企业}
+questions:
+  - {key: kinds, type: multi, text: 有哪些？, options: [{id: a, text: 甲}, {id: b, text: 乙}, {id: c, text: 丙}]}
+  - {key: if_a, type: yesno, text: 甲好吗？, when: {key: kinds, equals: a}}
+  - {key: if_bc, type: yesno, text: 乙丙好吗？, when: {key: kinds, in: [b, c]}}
+  - {key: not_c, type: yesno, text: 没有丙？, when: {key: kinds, not: c}}
+  - {key: chained, type: text, text: 甲的细节？, when: {key: if_a, equals: no}}
+  - {key: ku, type: text, text: 重点单位的事？, when: {key: _key_unit, equals: 是}}
+  - {key: officer, type: text, text: 安全员的事？, when: {key: _role, equals: safety_officer}}
+  - {key: plating, type: text, text: 电镀的事？, when: {key: _small_type, equals: 小电镀}}
+  - {key: cat, type: text, text: 五小的事？, when: {key: _category, in: [五小企业]}}
+`
+
+func TestConditions(t *testing.T) {
+	f, err := MustLoad(t, map[string]string{"cond.yaml": conditionsForm}).For(safetybot.CategoryFiveSmall, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		kinds string
+		ctx   form.Context
+		want  []string
+	}{
+		{"1", form.Context{SmallType: "小化工"}, []string{"kinds", "if_a", "not_c", "cat"}},
+		{"2 3", form.Context{SmallType: "小电镀", KeyUnit: true, Role: safetybot.ContactSafetyOfficer}, []string{"kinds", "if_bc", "ku", "officer", "plating", "cat"}},
+		{"1 2", form.Context{}, []string{"kinds", "if_a", "if_bc", "not_c", "cat"}},
+	} {
+		t.Run(tc.kinds, func(t *testing.T) {
+			tc.ctx.Category = safetybot.CategoryFiveSmall
+			c := start(t, f, tc.ctx)
+			c.say(tc.kinds).ok().passToReview()
+			var got []string
+			for _, it := range f.Items(c.st) {
+				got = append(got, it.Key)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("applicable %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("chained condition collapses", func(t *testing.T) {
+		c := start(t, f, form.Context{Category: safetybot.CategoryFiveSmall})
+		c.say("1").say("否").ok().at("not_c").say("是").ok().at("chained").say("细节")
+		c.ok().at("cat")
+		c.say("修改 1").say("2").ok() // without 甲, if_a and chained no longer apply
+		if _, ok := c.st.Answers["chained"]; ok {
+			t.Errorf("chained answer kept: %v", keysOf(c.st.Answers))
+		}
+		if _, ok := c.st.Answers["if_a"]; ok {
+			t.Errorf("if_a answer kept: %v", keysOf(c.st.Answers))
+		}
+	})
+}
+
+// A state from storage that no longer makes sense is repaired, not trusted.
+func TestRepairStoredState(t *testing.T) {
+	f := MustFor(t, safetybot.CategoryNineSmall, "小旅馆", false)
+	c := startNineSmall(t, "小旅馆", safetybot.ContactPrincipal)
+	c.say("1").say("否").at("exits_clear")
+	good := c.st
+	for _, tc := range []struct {
+		name   string
+		mutate func(*form.State)
+		step   string
+		phase  string
+	}{
+		{"unknown cursor", func(s *form.State) { s.Cursor = "ghost" }, "exits_clear", form.PhaseAsking},
+		{"unknown phase", func(s *form.State) { s.Phase = "weird" }, "exits_clear", form.PhaseAsking},
+		{"repeat on an item that passed", func(s *form.State) {
+			s.Phase, s.Repeat = form.PhaseRepeat, &form.RepeatState{Item: "no_living", Step: form.RepeatGrade}
+		}, "exits_clear", form.PhaseAsking},
+		{"attach without photos", func(s *form.State) { s.Phase, s.Resume = form.PhaseAttach, form.PhaseAsking }, "exits_clear", form.PhaseAsking},
+		{"review with a missing answer", func(s *form.State) { s.Phase, s.Cursor = form.PhaseReview, "" }, "exits_clear", form.PhaseAsking},
+		{"nothing but the form key", func(s *form.State) { *s = form.State{Form: s.Form} }, "fuel", form.PhaseAsking},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st form.State
+			if err := json.Unmarshal([]byte(mustJSON(t, good)), &st); err != nil {
+				t.Fatal(err)
+			}
+			tc.mutate(&st)
+			out := f.Current(st)
+			checkOutput(t, "current", out)
+			if out.Step != tc.step {
+				t.Fatalf("Current at %q, want %q\n%s", out.Step, tc.step, out.Text)
+			}
+			st, out = f.Step(st, form.Input{Text: "1", Now: now})
+			checkOutput(t, "step", out)
+			if out.Error != "" {
+				t.Fatalf("step after repair: %q", out.Error)
+			}
+		})
 	}
 }

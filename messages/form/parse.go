@@ -112,6 +112,11 @@ func choiceIndex(opts []Option, yesno bool, norm string) int {
 		case is(n, naWords...) && len(opts) > 2:
 			return 2
 		}
+		// "否，后门锁了" answers 否: people explain as they answer. Only a clear
+		// separator counts, so "是否" or "没有问题" are not read as a choice.
+		if i := strings.IndexAny(n, ",;。、 "); i > 0 {
+			return choiceIndex(opts, true, n[:i])
+		}
 	}
 	return -1
 }

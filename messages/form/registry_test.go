@@ -214,6 +214,10 @@ func TestLoadErrors(t *testing.T) {
 			"demo.yaml", "demo", "field requried not found"},
 		{"base without category", map[string]string{"demo.yaml": "key: demo\nversion: 1\ntitle: 演示\nquestions:\n  - {key: q1, type: text, text: 写？}\n"},
 			"demo.yaml", "demo", "needs applies_to.category"},
+		{"two base forms for one category", map[string]string{
+			"a.yaml": minimalForm("a", 1, "一般企业"),
+			"b.yaml": minimalForm("b", 1, "一般企业")},
+			"b.yaml", "b", "ambiguous base form"},
 		{"version missing", map[string]string{"demo.yaml": strings.Replace(head, "version: 1\n", "", 1) + "  - {key: q1, type: text, text: 写？}\n"},
 			"demo.yaml", "demo", "version must be"},
 	} {
@@ -319,6 +323,18 @@ func TestNormalizeSmallType(t *testing.T) {
 	for in, want := range map[string]string{"小餐馆": "小餐饮", " 小皮革 ": "小制革", "小歌舞厅": "小歌舞娱乐", "小美容": "小美容洗浴", "小旅馆": "小旅馆", "小棋牌室": "小棋牌室"} {
 		if got := form.NormalizeSmallType(in); got != want {
 			t.Errorf("NormalizeSmallType(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A base form for one small type wins over the category's general one.
+func TestForPrefersSmallTypeBase(t *testing.T) {
+	hotel := strings.Replace(minimalForm("hotel", 1, "九小场所"), "applies_to:\n", "applies_to:\n  small_types: [小旅馆]\n", 1)
+	r := MustLoad(t, map[string]string{"nine.yaml": minimalForm("nine", 1, "九小场所"), "hotel.yaml": hotel})
+	for smallType, want := range map[string]string{"小旅馆": "hotel", "小宾馆": "hotel", "小医院": "nine", "": "nine"} {
+		f, err := r.For(safetybot.CategoryNineSmall, smallType, false)
+		if err != nil || f.Key != want {
+			t.Errorf("For(九小场所, %q) = %v, %v; want %s", smallType, f, err, want)
 		}
 	}
 }

@@ -34,7 +34,7 @@ func (f *Form) Hazards(st State) []HazardDraft {
 func (f *Form) Items(st State) []ItemResult {
 	var out []ItemResult
 	for i, q := range f.applicable(&st) {
-		a := st.Answers[q.Key]
+		a := st.Answers[q.Key].clone()
 		it := ItemResult{
 			N: i + 1, Key: q.Key, Part: q.Part, Text: q.Text, Short: q.label(), Type: q.Type, Basis: q.Basis,
 			Display: f.display(&st, q, a), Answer: a, Failed: !a.Skipped && q.Fails(a.Value),

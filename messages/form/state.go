@@ -116,11 +116,6 @@ type Failure struct {
 	Deadline    string   `json:"deadline,omitempty"`     // YYYY-MM-DD when not fixed on the spot
 }
 
-// complete reports whether every required field of the hazard block is filled.
-func (f *Failure) complete() bool {
-	return f != nil && f.Problem != "" && f.Grade != "" && len(f.Photos) > 0 && (f.FixedOnSpot || f.Deadline != "")
-}
-
 // Input is one user message, reduced to what the engine needs. Set one of Text,
 // PhotoSHA256, Location or OptionIDs. Now is required: the engine has no clock.
 type Input struct {
