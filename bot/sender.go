@@ -39,6 +39,7 @@ type Sender struct {
 	owner   string
 	log     *slog.Logger
 	metrics *Metrics
+	backoff func(attempt int, retryAfter time.Duration) time.Duration
 	wake    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -51,6 +52,11 @@ type SenderConfig struct {
 	Owner   string // replica id, recorded on claimed rows
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// Backoff, when set, says how long a retryable failure waits before the
+	// next attempt (attempt counts from 1; retryAfter is what WeCom asked for,
+	// e.g. a minute after 45009). Tests shorten it; the default is
+	// 1 s · 2^attempt with jitter, capped at 5 min, and never less than retryAfter.
+	Backoff func(attempt int, retryAfter time.Duration) time.Duration
 }
 
 // NewSender returns a Sender; Run starts it.
@@ -64,8 +70,11 @@ func NewSender(cfg SenderConfig) *Sender {
 	if cfg.Cache == nil {
 		cfg.Cache = cache.NewMemory()
 	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = defaultBackoff
+	}
 	return &Sender{store: cfg.Store, client: cfg.Client, cache: cfg.Cache, owner: cfg.Owner, log: cfg.Logger,
-		metrics: cfg.Metrics, wake: make(chan struct{}, 1)}
+		metrics: cfg.Metrics, backoff: cfg.Backoff, wake: make(chan struct{}, 1)}
 }
 
 // Wake makes an idle worker look for due rows now.
@@ -195,11 +204,12 @@ func (s *Sender) send(ctx context.Context, rows []store.OutboxRow) []store.Outbo
 		code := wecom.ErrCode(err)
 		s.metrics.APIErrors.WithLabelValues(strconv.Itoa(code)).Inc()
 		if wecom.IsRetryable(err) && first.Attempts < MaxSendAttempts {
-			wait := backoff(first.Attempts)
+			var retryAfter time.Duration
 			var ra interface{ RetryAfter() time.Duration }
-			if errors.As(err, &ra) && ra.RetryAfter() > wait {
-				wait = ra.RetryAfter()
+			if errors.As(err, &ra) {
+				retryAfter = ra.RetryAfter()
 			}
+			wait := s.backoff(first.Attempts, retryAfter)
 			s.log.Warn("send failed; will retry", "errcode", code, "attempt", first.Attempts, "batch", first.Batch, "err", err)
 			return s.retryAll(results, first.Attempts, wait, code, err.Error())
 		}
@@ -238,6 +248,11 @@ func (s *Sender) retryAll(results []store.OutboxResult, attempts int, wait time.
 		results[i].Error = truncate(why, 500)
 	}
 	return results
+}
+
+// defaultBackoff waits at least retryAfter, else backoff(attempt).
+func defaultBackoff(attempt int, retryAfter time.Duration) time.Duration {
+	return max(backoff(attempt), retryAfter)
 }
 
 // backoff is 1 s · 2^attempt, capped at 5 min, with jitter.
