@@ -67,9 +67,12 @@ func (f *Form) finish(out Output) Output {
 
 func (f *Form) step(st *State, in Input, now time.Time) Output {
 	text := in.Text
-	if len(in.OptionIDs) > 0 && !f.isChoiceStep(st) && text == "" {
-		// A card button outside a question (确认, 继续, 提交) reads as its id typed.
-		text = in.OptionIDs[0]
+	if len(in.OptionIDs) > 0 && !f.isChoiceStep(st) {
+		// A card button outside a question (确认, 继续, 提交, an attach target)
+		// reads as its id typed.
+		if text == "" {
+			text = in.OptionIDs[0]
+		}
 		in.OptionIDs = nil
 	}
 	norm := normalise(text)
@@ -588,6 +591,10 @@ func (f *Form) back(st *State) Output {
 func (f *Form) skip(st *State) Output {
 	id := st.step()
 	key, sub := splitStep(id)
+	if len(f.photos(st, id)) > 0 && f.isPhotoStep(st) {
+		// Photos already sent are never thrown away by 跳过: it ends the question.
+		return f.finishPhotos(st)
+	}
 	switch sub {
 	case "":
 		if q := f.Question(key); q.Required {

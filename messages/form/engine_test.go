@@ -95,6 +95,15 @@ func TestNineSmallFullRun(t *testing.T) {
 		t.Fatalf("Hazards:\n got %+v\nwant %+v", got, want)
 	}
 
+	major := want[1].Hazard(7, "qy161981", now)
+	if major.Status != safetybot.HazardPending || major.Deadline == nil || major.Deadline.Format("2006-01-02") != "2025-07-25" ||
+		major.Description != "2具灭火器过期" || major.Source != form.SourceSelfInspection || major.EnterpriseID != 7 {
+		t.Errorf("Hazard(): %+v", major)
+	}
+	if fixed := want[0].Hazard(7, "qy161981", now); fixed.Status != safetybot.HazardFixed || fixed.Deadline != nil {
+		t.Errorf("fixed on the spot: %+v", fixed)
+	}
+
 	items := c.f.Items(c.st)
 	if len(items) != 24 {
 		t.Fatalf("%d items, want 24", len(items))
@@ -402,7 +411,7 @@ func TestCancelAndContinue(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustJSON(t, c.st)), &st); err != nil {
 		t.Fatal(err)
 	}
-	f, err := MustShipped(t).Lookup(st.Form, st.Versions)
+	f, err := MustShipped(t).ForState(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +473,7 @@ func TestPhotoBeforeItsQuestion(t *testing.T) {
 	if !strings.Contains(c.out.Text, "已收到 1 张") {
 		t.Errorf("the early photo should be waiting:\n%s", c.out.Text)
 	}
-	c.say("完成").ok().at("remarks")
+	c.say("跳过").ok().at("remarks") // 跳过 ends the question but keeps the photo
 	if got := c.st.Answers["overall_photos"].Photos; !slices.Equal(got, []string{"early"}) {
 		t.Errorf("overall photos %v", got)
 	}

@@ -235,6 +235,12 @@ func (r *Registry) Lookup(key string, versions map[string]int) (*Form, error) {
 	return compose(parts)
 }
 
+// ForState rebuilds the form a stored State was started with; use it on every
+// step of a session so a definition released mid-session never changes it.
+func (r *Registry) ForState(st State) (*Form, error) {
+	return r.Lookup(st.Form, st.Versions)
+}
+
 // LookupVersion rebuilds a form from its Version string
 // ("nine-small@1+key-unit@1+closing@1"), the value stored with a submission.
 func (r *Registry) LookupVersion(version string) (*Form, error) {

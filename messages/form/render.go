@@ -120,7 +120,6 @@ func (f *Form) questionOutput(st *State) Output {
 		lines = append(lines, txtReplyMulti)
 	case TypeText:
 		out.Expect = ExpectText
-		lines = append(lines, txtReplyText)
 	case TypeNumber:
 		out.Expect = ExpectNumber
 		lines = append(lines, fmt.Sprintf(txtReplyNumber, numberRange(q)))
@@ -145,7 +144,7 @@ func (f *Form) questionOutput(st *State) Output {
 	if q.Help != "" {
 		lines = append(lines, fmt.Sprintf(txtHint, q.Help))
 	}
-	if !q.Required {
+	if !q.Required && (q.Type != TypePhoto || len(a.Photos) == 0) {
 		lines = append(lines, txtOptional)
 	}
 	if q.Type != TypePhoto && f.complete(st, key) && !a.Skipped {

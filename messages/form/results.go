@@ -4,7 +4,38 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"safetybot"
 )
+
+// SourceSelfInspection is the Hazard.Source of hazards found by this form.
+const SourceSelfInspection = "自查"
+
+// Hazard turns the draft into a safetybot.Hazard for the enterprise: status 已整改
+// when it was fixed on the spot, else 待整改 with the deadline as midnight in
+// foundAt's location. Photos are not part of safetybot.Hazard; store h.Photos
+// and h.FixedPhotos beside it.
+func (h HazardDraft) Hazard(enterpriseID int64, foundBy string, foundAt time.Time) safetybot.Hazard {
+	hz := safetybot.Hazard{
+		EnterpriseID: enterpriseID,
+		Source:       SourceSelfInspection,
+		ItemKey:      h.ItemKey,
+		Description:  h.Problem,
+		Grade:        h.Grade,
+		Status:       safetybot.HazardPending,
+		FoundAt:      foundAt,
+		FoundBy:      foundBy,
+		UpdatedAt:    foundAt,
+	}
+	if h.FixedOnSpot {
+		hz.Status = safetybot.HazardFixed
+	}
+	if d, err := time.ParseInLocation("2006-01-02", h.Deadline, foundAt.Location()); err == nil && !h.FixedOnSpot {
+		hz.Deadline = &d
+	}
+	return hz
+}
 
 // Hazards returns one draft per failed item whose hazard block was filled, in
 // form order. Call it on a submitted State to create the hazards.

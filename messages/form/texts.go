@@ -9,7 +9,6 @@ const (
 	txtCurrent        = "当前答案：%s。回复“下一步”保持不变。"
 	txtHint           = "提示：%s"
 	txtBasis          = "依据：%s"
-	txtReplyText      = "请直接回复文字。"
 	txtReplyMulti     = "可多选，回复编号，如 1 3。"
 	txtReplyNumber    = "请回复数字%s。"
 	txtReplyDate      = "请回复日期，如 %s。"
@@ -31,7 +30,7 @@ const (
 	txtRepeatFixedPhotos = "请发整改后的照片（最多 9 张），发完回复“完成”；没有可回复“跳过”。"
 	txtRepeatDeadline    = "计划哪天前整改完？回复日期，如 %s，或“7天”。"
 
-	txtHelp = "可以回复：\n上一步 — 回到上一项修改\n跳过 — 跳过选填项\n继续 — 重新显示当前问题\n取消 — 暂停填写（草稿保留7天）\n拍照题发完照片回复“完成”"
+	txtHelp = "可以回复：\n上一步 — 回到上一项修改\n修改 N — 改第N项\n跳过 — 跳过选填项\n继续 — 重新显示当前问题\n取消 — 暂停填写（草稿保留7天）\n拍照题发完照片回复“完成”，最后回复“提交”"
 
 	txtConfirmCancel = "确认取消吗？草稿会保留7天。回复“确认”取消，回复“继续”接着填"
 	txtCancelled     = "已取消。草稿保留7天，回复“继续”可以接着填。"
