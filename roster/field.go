@@ -83,11 +83,11 @@ func parseCategory(s string) (string, bool) {
 	return "", false
 }
 
-var dateRe = regexp.MustCompile(`^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?$`)
+var dateRe = regexp.MustCompile(`^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?$`)
 
 // parseDate reads a calendar date written as 2025-03-01, 2025/3/1, 2025.03.01,
-// 2025年3月1日 or 20250301 (Excel's CSV export may append a time, which is
-// dropped). When fromXLSX is set, a bare number is taken as an Excel serial date,
+// 2025年3月1日 or 20250301 (Excel's CSV export may append a time, and an ISO
+// date cell carries one; it is dropped). When fromXLSX is set, a bare number is taken as an Excel serial date,
 // which is how a date-formatted cell is stored.
 func parseDate(s string, fromXLSX, date1904 bool, loc *time.Location) (time.Time, bool) {
 	s = narrow(clean(s))
