@@ -37,10 +37,10 @@ const hyperlink = `=HYPERLINK("http://evil.example/x","点我")`
 
 // seedEnt is one enterprise of the seeded scenario.
 type seedEnt struct {
-	n                              int
-	name, township                 string
-	principal, principalID         string
-	active, signs                  bool // signs: its principal taps 签收
+	n                      int
+	name, township         string
+	principal, principalID string
+	active, signs          bool // signs: its principal taps 签收
 }
 
 // seed is the scenario every report test uses: three townships, a principal
