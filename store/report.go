@@ -1,0 +1,309 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// The reads below feed the statistics in package report. They are plain
+// SELECTs over the tables of migrations 00001 and 00002, meant to be run
+// inside ReportSnapshot so that every figure of one report comes from the same
+// moment. Aggregation happens in Go: the report needs the names behind every
+// rate anyway, so it reads the rows once and counts them.
+
+// ReportSnapshot runs fn in one read-only transaction that sees a single
+// snapshot of the database: REPEATABLE READ on Postgres (every statement sees
+// the data as of the first one), a deferred read transaction on SQLite (WAL
+// readers see the database as of their first read). Store reads made with the
+// ctx passed to fn use it. Inside an existing transaction fn simply joins it.
+func (s *Store) ReportSnapshot(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*sqlx.Tx); ok {
+		return fn(ctx)
+	}
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == "postgres" {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.db.BeginTxx(ctx, opts)
+	if err != nil {
+		return mapErr(fmt.Errorf("begin snapshot: %w", err))
+	}
+	defer tx.Rollback()
+	if err := fn(context.WithValue(ctx, txKey{}, tx)); err != nil {
+		return err
+	}
+	return mapErr(tx.Commit())
+}
+
+// ReportCampaign is one row of campaigns.
+type ReportCampaign struct {
+	ID       int64  `db:"id"`
+	Name     string `db:"name"`
+	StartsOn string `db:"starts_on"`
+	EndsOn   string `db:"ends_on"`
+	Settings string `db:"settings"`
+}
+
+// ReportCampaigns returns every campaign, oldest start first.
+func (s *Store) ReportCampaigns(ctx context.Context) ([]ReportCampaign, error) {
+	var rows []ReportCampaign
+	err := s.sel(ctx, &rows, `SELECT id, name, starts_on, ends_on, settings FROM campaigns ORDER BY starts_on, id`)
+	return rows, err
+}
+
+// ReportEnterprise is an enterprise as the reports see it.
+type ReportEnterprise struct {
+	ID            int64   `db:"id"`
+	CreditCode    string  `db:"credit_code"`
+	Name          string  `db:"name"`
+	Township      string  `db:"township"`
+	Category      string  `db:"category"`
+	SmallType     string  `db:"small_type"`
+	KeyUnit       bool    `db:"key_unit"`
+	Department    string  `db:"department"`
+	Phone         string  `db:"phone"`
+	Address       string  `db:"address"`
+	LastInspected *string `db:"last_inspected"` // YYYY-MM-DD from the roster
+	Active        bool    `db:"active"`
+}
+
+// ReportEnterprises returns every enterprise, active or not, by township, name and id.
+func (s *Store) ReportEnterprises(ctx context.Context) ([]ReportEnterprise, error) {
+	var rows []ReportEnterprise
+	err := s.sel(ctx, &rows, `SELECT id, credit_code, name, township, category, small_type, key_unit, department,
+		phone, address, last_inspected, active FROM enterprises ORDER BY township, name, id`)
+	return rows, err
+}
+
+// ReportContact is one principal of an enterprise.
+type ReportContact struct {
+	EnterpriseID int64  `db:"enterprise_id"`
+	UserID       string `db:"userid"`
+	Name         string `db:"name"`
+	Phone        string `db:"phone"`
+}
+
+// ReportPrincipals returns the principals of every enterprise, ordered by
+// enterprise and person id (the first is the one a list shows).
+func (s *Store) ReportPrincipals(ctx context.Context) ([]ReportContact, error) {
+	var rows []ReportContact
+	err := s.sel(ctx, &rows, `SELECT c.enterprise_id, p.userid, p.name, p.phone
+		FROM contacts c JOIN people p ON p.id = c.person_id
+		WHERE c.role = 'principal' ORDER BY c.enterprise_id, p.id`)
+	return rows, err
+}
+
+// ReportTownships returns every township name in the townships table, sorted.
+func (s *Store) ReportTownships(ctx context.Context) ([]string, error) {
+	return s.ListTownships(ctx)
+}
+
+// ReportLetter is one open letter.
+type ReportLetter struct {
+	ID         int64     `db:"id"`
+	CampaignID *int64    `db:"campaign_id"`
+	Title      string    `db:"title"`
+	CreatedAt  time.Time `db:"created_at"`
+}
+
+// ReportLetters returns every letter, oldest first.
+func (s *Store) ReportLetters(ctx context.Context) ([]ReportLetter, error) {
+	var rows []ReportLetter
+	err := s.sel(ctx, &rows, `SELECT id, campaign_id, title, created_at FROM letters ORDER BY id`)
+	return rows, err
+}
+
+// ReportAddressed is one enterprise a letter was addressed to, with its signature.
+type ReportAddressed struct {
+	LetterID     int64      `db:"letter_id"`
+	EnterpriseID int64      `db:"enterprise_id"`
+	SignedAt     *time.Time `db:"signed_at"`
+}
+
+// ReportLetterRecipients returns the addressed enterprises of every letter,
+// with their signature time (nil: not signed).
+func (s *Store) ReportLetterRecipients(ctx context.Context) ([]ReportAddressed, error) {
+	var rows []ReportAddressed
+	err := s.sel(ctx, &rows, `SELECT r.letter_id, r.enterprise_id, sg.signed_at
+		FROM letter_recipients r
+		LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
+		ORDER BY r.enterprise_id, r.letter_id`)
+	return rows, err
+}
+
+// ReportSubmission is one version of a self-inspection.
+type ReportSubmission struct {
+	EnterpriseID int64      `db:"enterprise_id"`
+	Period       string     `db:"period"`
+	Version      int        `db:"version"`
+	State        string     `db:"state"`
+	SignedAt     *time.Time `db:"signed_at"`
+	CreatedAt    time.Time  `db:"created_at"`
+}
+
+// ReportSubmissions returns every self-inspection version, ordered by
+// enterprise, period and version (the last of a period is the one that counts).
+func (s *Store) ReportSubmissions(ctx context.Context) ([]ReportSubmission, error) {
+	var rows []ReportSubmission
+	err := s.sel(ctx, &rows, `SELECT enterprise_id, period, version, state, signed_at, created_at
+		FROM submissions ORDER BY enterprise_id, period, version`)
+	return rows, err
+}
+
+// ReportHazard is one hazard with what the ledger shows.
+type ReportHazard struct {
+	ID           int64      `db:"id"`
+	EnterpriseID int64      `db:"enterprise_id"`
+	Source       string     `db:"source"`
+	Description  string     `db:"description"`
+	Grade        string     `db:"grade"`
+	Status       string     `db:"status"`
+	Deadline     *string    `db:"deadline"` // YYYY-MM-DD
+	FoundAt      time.Time  `db:"found_at"`
+	FoundBy      string     `db:"found_by"`
+	ClosedAt     *time.Time `db:"closed_at"`
+	Tracker      string     `db:"tracker"`
+	Measures     string     `db:"measures"`
+	Photos       string     `db:"photos"` // JSON array of sha256
+	UpdatedAt    time.Time  `db:"updated_at"`
+}
+
+const reportHazardCols = `id, enterprise_id, source, description, grade, status, deadline, found_at, found_by,
+	closed_at, tracker, measures, photos, updated_at`
+
+// ReportHazards returns every hazard by id.
+func (s *Store) ReportHazards(ctx context.Context) ([]ReportHazard, error) {
+	var rows []ReportHazard
+	err := s.sel(ctx, &rows, `SELECT `+reportHazardCols+` FROM hazards ORDER BY id`)
+	return rows, err
+}
+
+// ReportHazard returns one hazard (ENOTFOUND when there is none).
+func (s *Store) ReportHazard(ctx context.Context, id int64) (ReportHazard, error) {
+	var row ReportHazard
+	err := s.get(ctx, &row, `SELECT `+reportHazardCols+` FROM hazards WHERE id = ?`, id)
+	return row, err
+}
+
+// ReportHazardEvent is one step in a hazard's history.
+type ReportHazardEvent struct {
+	ID         int64     `db:"id"`
+	HazardID   int64     `db:"hazard_id"`
+	At         time.Time `db:"at"`
+	Actor      string    `db:"actor"`
+	FromStatus string    `db:"from_status"`
+	ToStatus   string    `db:"to_status"`
+	Note       string    `db:"note"`
+	Photos     string    `db:"photos"` // JSON array of sha256
+	Deadline   *string   `db:"deadline"`
+}
+
+const reportEventCols = `id, hazard_id, at, actor, from_status, to_status, note, photos, deadline`
+
+// ReportHazardEvents returns the events of the hazards (all hazards when ids
+// is empty), ordered by hazard, time and id.
+func (s *Store) ReportHazardEvents(ctx context.Context, ids ...int64) ([]ReportHazardEvent, error) {
+	var rows []ReportHazardEvent
+	if len(ids) == 0 {
+		err := s.sel(ctx, &rows, `SELECT `+reportEventCols+` FROM hazard_events ORDER BY hazard_id, at, id`)
+		return rows, err
+	}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		q, a, err := s.in(`SELECT `+reportEventCols+` FROM hazard_events WHERE hazard_id IN (?) ORDER BY hazard_id, at, id`, chunk)
+		if err != nil {
+			return nil, err
+		}
+		var part []ReportHazardEvent
+		if err := mapErr(s.q(ctx).SelectContext(ctx, &part, q, a...)); err != nil {
+			return nil, err
+		}
+		rows = append(rows, part...)
+	}
+	return rows, nil
+}
+
+// ReportStatusEvents returns the events that moved a hazard into one of the
+// statuses (e.g. 停产整改, 关闭取缔), ordered by hazard and time.
+func (s *Store) ReportStatusEvents(ctx context.Context, statuses ...string) ([]ReportHazardEvent, error) {
+	if len(statuses) == 0 {
+		return nil, nil
+	}
+	q, a, err := s.in(`SELECT `+reportEventCols+` FROM hazard_events WHERE to_status IN (?) ORDER BY hazard_id, at, id`, statuses)
+	if err != nil {
+		return nil, err
+	}
+	var rows []ReportHazardEvent
+	err = mapErr(s.q(ctx).SelectContext(ctx, &rows, q, a...))
+	return rows, err
+}
+
+// ReportInspection is one on-site inspection with its signature count.
+type ReportInspection struct {
+	ID           int64  `db:"id"`
+	Kind         string `db:"kind"`
+	EnterpriseID int64  `db:"enterprise_id"`
+	Inspector    string `db:"inspector"`
+	Led          bool   `db:"led"`
+	InspectedOn  string `db:"inspected_on"` // YYYY-MM-DD
+	Findings     string `db:"findings"`
+	Status       string `db:"status"`
+	Signed       int    `db:"signed"` // signatures in state 'signed'
+}
+
+// ReportInspections returns every inspection by date and id.
+func (s *Store) ReportInspections(ctx context.Context) ([]ReportInspection, error) {
+	var rows []ReportInspection
+	err := s.sel(ctx, &rows, `SELECT i.id, i.kind, i.enterprise_id, i.inspector, i.led, i.inspected_on, i.findings, i.status,
+			COALESCE(sg.n, 0) AS signed
+		FROM inspections i
+		LEFT JOIN (SELECT inspection_id, COUNT(*) AS n FROM inspection_signatures WHERE state = 'signed' GROUP BY inspection_id) sg
+			ON sg.inspection_id = i.id
+		ORDER BY i.inspected_on, i.id`)
+	return rows, err
+}
+
+// ReportLeader is a leader (people.leader) of a township or department.
+type ReportLeader struct {
+	UserID     string `db:"userid"`
+	Name       string `db:"name"`
+	Role       string `db:"role"`
+	Township   string `db:"township"`
+	Department string `db:"department"`
+}
+
+// ReportLeaders returns the active leaders, by role, township, department and name.
+func (s *Store) ReportLeaders(ctx context.Context) ([]ReportLeader, error) {
+	var rows []ReportLeader
+	err := s.sel(ctx, &rows, `SELECT userid, name, role, township, department FROM people
+		WHERE leader = TRUE AND active = TRUE AND role IN ('township', 'department', 'office')
+		ORDER BY role DESC, township, department, name, userid`)
+	return rows, err
+}
+
+// ReportPhotoTypes returns the content type of each stored photo among shas.
+func (s *Store) ReportPhotoTypes(ctx context.Context, shas []string) (map[string]string, error) {
+	out := make(map[string]string, len(shas))
+	for start := 0; start < len(shas); start += 500 {
+		chunk := shas[start:min(start+500, len(shas))]
+		q, a, err := s.in(`SELECT sha256, content_type FROM photos WHERE sha256 IN (?)`, chunk)
+		if err != nil {
+			return nil, err
+		}
+		var rows []struct {
+			SHA  string `db:"sha256"`
+			Type string `db:"content_type"`
+		}
+		if err := mapErr(s.q(ctx).SelectContext(ctx, &rows, q, a...)); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.SHA] = r.Type
+		}
+	}
+	return out, nil
+}
