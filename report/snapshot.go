@@ -219,7 +219,8 @@ func invalid(format string, args ...any) error {
 
 // load reads everything in one snapshot and derives the per-enterprise,
 // per-hazard and per-leader lines.
-func load(ctx context.Context, s *store.Store, opt Options) (*snapshot, error) {
+// more, when given, runs inside the same snapshot after the hazards are read.
+func load(ctx context.Context, s *store.Store, opt Options, more ...func(ctx context.Context, hazards []store.ReportHazard) error) (*snapshot, error) {
 	sn := &snapshot{loc: opt.Location}
 	if sn.loc == nil {
 		sn.loc = shanghai()
@@ -276,8 +277,15 @@ func load(ctx context.Context, s *store.Store, opt Options) (*snapshot, error) {
 		if inspections, err = s.ReportInspections(ctx); err != nil {
 			return err
 		}
-		leaders, err = s.ReportLeaders(ctx)
-		return err
+		if leaders, err = s.ReportLeaders(ctx); err != nil {
+			return err
+		}
+		for _, f := range more {
+			if err := f(ctx, hazards); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
