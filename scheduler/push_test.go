@@ -39,6 +39,7 @@ func TestNextPushTime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			t.Cleanup(func() { s.Shutdown() })
 			from, want := at(tc.at), at(tc.want)
 			got := s.NextPushTime(from.UTC())
 			if !got.Equal(want) || got.Location() != shanghai {

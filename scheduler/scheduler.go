@@ -25,18 +25,20 @@
 //
 // A job is a name, a 5-field cron expression in the campaign time zone, and a
 // function that scans the rows that are due and acts on each. Never keep a
-// timer per reminder: the database says what is due, the job looks.
+// timer per reminder: the database says what is due, the job looks. In this
+// sketch findDue and body stand for the job's own query and message:
 //
 //	s, err := scheduler.New(scheduler.Config{
-//		Store: st, Location: cfg.Location, Quiet: cfg.Quiet, Calendar: cal, Logger: log,
+//		Store: st, Location: cfg.Location, Quiet: cfg.Quiet, Calendar: cal,
+//		Clock: clock, Logger: log,
 //	})
 //	err = s.Add(scheduler.Job{
 //		Name:            "form-due-reminder", // stable: it keys the job-run ledger
 //		Cron:            "3 9 * * *",         // 09:03; WeCom advises avoiding :00 and :30
 //		WorkingDaysOnly: true,                // skip weekends and public holidays
 //		Run: func(ctx context.Context, slot scheduler.Slot) error {
-//			day := slot.At.Format(time.DateOnly)
-//			due, err := findDue(ctx, slot.At) // a store query: the rows due by now
+//			day := slot.At.Format(time.DateOnly) // the reminder ledger's day
+//			due, err := findDue(ctx, slot.At)    // the rows due at the slot
 //			if err != nil {
 //				return err
 //			}
@@ -48,7 +50,7 @@
 //					}
 //					_, err := st.Enqueue(ctx, store.OutboxMessage{
 //						Recipients: []string{d.UserID}, Payload: body(d),
-//						NotBefore: s.NextPushTime(slot.At), // quiet hours, working days
+//						NotBefore: s.NextPushTime(clock.Now()), // after quiet hours
 //					})
 //					return err
 //				})
@@ -62,9 +64,18 @@
 //	err = s.Start(ctx)
 //	defer s.Shutdown()
 //
-// Add every job before Start. A job's error is logged and recorded in the
-// ledger row (state "failed"); it is not retried. Run gets a context that is
-// cancelled at Shutdown and after Config.Lease.
+// Add every job before Start. Run should be idempotent per slot (the ledger
+// and ClaimReminder make that easy). A job's error is logged and recorded in
+// its ledger row (state "failed"); it is not retried. Run gets a context that
+// is cancelled at Shutdown and after Config.Lease.
+//
+// # Time
+//
+// Slots, cron expressions, working days and quiet hours are all in
+// Config.Location. The Calendar (working days) comes from a small text file;
+// DefaultCalendar is the shipped one and LoadCalendar reads an edited copy.
+// Tests move time either inside a testing/synctest bubble or with a clockwork
+// fake clock passed as gocron.WithClock plus the same clock as Config.Clock.
 package scheduler
 
 import (
