@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -34,17 +35,30 @@ type Options struct {
 	App app.Options
 }
 
-// Bot is one running replica in sandbox mode: Sim is its simulator.
+// Bot is one replica in sandbox mode: Sim is its simulator.
 type Bot struct {
 	*app.App
+	opt     app.Options
+	ln      net.Listener
 	ctx     context.Context
 	cancel  context.CancelFunc
 	tempDir string
+	partial *http.Server // ServeIntake's server
 }
 
-// Start builds the configuration from config.Defaults, validates it, and starts
-// a bot on 127.0.0.1 on a free port.
+// Start builds the configuration from config.Defaults, validates it, and
+// starts a bot on 127.0.0.1 on a free port: New, then Run.
 func Start(opt Options) (*Bot, error) {
+	b, err := New(opt)
+	if err != nil {
+		return nil, err
+	}
+	b.Run()
+	return b, nil
+}
+
+// New builds the bot (migrating its database) without running anything.
+func New(opt Options) (*Bot, error) {
 	cfg := config.Defaults()
 	cfg.DatabaseURL = opt.DatabaseURL
 	cfg.RedisURL = opt.RedisURL
@@ -72,24 +86,47 @@ func Start(opt Options) (*Bot, error) {
 		b.removeTemp()
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	ao := opt.App
-	ao.Listener = ln
+	b.opt = opt.App
+	b.opt.Listener = ln
+	b.ln = ln
 	b.ctx, b.cancel = context.WithCancel(context.Background())
-	a, err := app.New(b.ctx, cfg, ao)
+	a, err := app.New(b.ctx, cfg, b.opt)
 	if err != nil {
 		b.cancel()
 		b.removeTemp()
 		return nil, err
 	}
+	b.App = a
 	if a.Sim == nil {
-		a.Shutdown(context.Background())
-		b.cancel()
-		b.removeTemp()
+		b.Kill()
 		return nil, errors.New("e2e: the bot is not in sandbox mode (WECOM_* settings given)")
 	}
-	b.App = a
-	a.Start(b.ctx, ao)
 	return b, nil
+}
+
+// Run starts everything, as serve does.
+func (b *Bot) Run() { b.App.Start(b.ctx, b.opt) }
+
+// ServeIntake serves only the callback endpoint (the app's own Intake, with
+// its group-commit loops) and the simulator on the bot's address; no processor
+// and no sender run, so callbacks pile up in the inbox. stop ends it; Run must
+// not be called on the same bot.
+func (b *Bot) ServeIntake() (stop func()) {
+	ctx, cancel := context.WithCancel(b.ctx)
+	b.Intake.Start(ctx, 0)
+	mux := http.NewServeMux()
+	mux.Handle("/wecom/callback", b.Intake)
+	mux.Handle("/_sim/", b.Sim)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	b.partial = srv
+	go srv.Serve(b.ln)
+	return func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		srv.Shutdown(sctx)
+		cancel()
+	}
 }
 
 // CallbackURL is the bot's WeCom callback endpoint.
@@ -99,6 +136,9 @@ func (b *Bot) CallbackURL() string { return b.URL() + "/wecom/callback" }
 // ends, then Shutdown drains them and closes the store.
 func (b *Bot) Stop() error {
 	b.cancel()
+	if b.partial != nil {
+		b.partial.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err := b.Shutdown(ctx)
@@ -111,6 +151,9 @@ func (b *Bot) Stop() error {
 // feet, as when the process dies.
 func (b *Bot) Kill() {
 	b.cancel()
+	if b.partial != nil {
+		b.partial.Close()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_ = b.Shutdown(ctx) // with an ended context: close everything, wait for nothing
