@@ -39,8 +39,10 @@ type Options struct {
 	User string
 	In   io.Reader
 	Out  io.Writer
-	// Linger is how long, after the input ends, replies are still awaited: Run
-	// returns once nothing new has arrived for that long (0: at once).
+	// Linger bounds how long, after the input ends, Run still waits for the
+	// answer to the last message (0: it returns at once). It returns earlier,
+	// once something arrived after the last message sent and then nothing more
+	// for a moment.
 	Linger time.Duration
 	// HTTP is the client (default: one without a global timeout; long polls end
 	// with the context).
@@ -58,9 +60,14 @@ type session struct {
 
 	mu       sync.Mutex
 	after    int64
-	card     *shownCard // the last card with buttons, "" when none
+	card     *shownCard // the last card with buttons, nil when none
 	lastSeen time.Time  // when the last message was printed
+	pending  bool       // a message was sent and nothing arrived since
 }
+
+// settle is the quiet moment after an answer before Run ends on EOF (a reply
+// may come in several messages).
+const settle = 300 * time.Millisecond
 
 type shownCard struct {
 	taskID  string
@@ -177,6 +184,9 @@ func (s *session) click(ctx context.Context, taskID string, b wecomsim.Button) e
 // send posts to /sim/send and reports a refused callback in one line.
 func (s *session) send(ctx context.Context, req map[string]any) error {
 	body, _ := json.Marshal(req)
+	s.mu.Lock()
+	s.pending = true
+	s.mu.Unlock()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, s.sim+"send", bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -316,23 +326,23 @@ func (s *session) show(got wecomsim.SimMessages) {
 	if len(items) > 0 {
 		s.mu.Lock()
 		s.lastSeen = time.Now()
+		s.pending = false
 		s.mu.Unlock()
 	}
 }
 
-// linger waits after the input ended until nothing new arrived for Linger.
+// linger waits, after the input ended, for the answer to the last message
+// sent, at most Linger.
 func (s *session) linger(ctx context.Context, pollErr <-chan error) error {
 	if s.o.Linger <= 0 {
 		return nil
 	}
-	s.mu.Lock()
-	s.lastSeen = time.Now()
-	s.mu.Unlock()
+	limit := time.After(s.o.Linger)
 	for {
 		s.mu.Lock()
-		quietFor := time.Since(s.lastSeen)
+		done := !s.pending && time.Since(s.lastSeen) >= settle
 		s.mu.Unlock()
-		if quietFor >= s.o.Linger {
+		if done {
 			return nil
 		}
 		select {
@@ -340,7 +350,9 @@ func (s *session) linger(ctx context.Context, pollErr <-chan error) error {
 			return err
 		case <-ctx.Done():
 			return nil
-		case <-time.After(s.o.Linger - quietFor):
+		case <-limit:
+			return nil
+		case <-time.After(settle / 3):
 		}
 	}
 }
