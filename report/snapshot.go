@@ -35,7 +35,6 @@ type Period struct {
 	Today     string   `json:"today"`               // the day the report was made
 	Month     string   `json:"month"`               // this month, for the monthly figures
 	LedTarget int      `json:"led_target"`          // led inspections a leader owes per month (S5: 3)
-	Signers   int      `json:"signers"`             // signatures an on-site record needs (S9: 3)
 	Townships []string `json:"townships,omitempty"` // the townships asked for, when limited
 }
 
@@ -301,7 +300,6 @@ func load(ctx context.Context, s *store.Store, opt Options, more ...func(ctx con
 	}
 	settings = settings.WithDefaults()
 	sn.period.LedTarget = settings.LedInspectionTarget
-	sn.period.Signers = len(settings.InspectionSigners)
 
 	// Townships in scope.
 	all := map[string]bool{}

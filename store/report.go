@@ -242,7 +242,7 @@ func (s *Store) ReportStatusEvents(ctx context.Context, statuses ...string) ([]R
 	return rows, err
 }
 
-// ReportInspection is one on-site inspection with its signature count.
+// ReportInspection is one inspection (led, on-site, undercover or cross-check).
 type ReportInspection struct {
 	ID           int64  `db:"id"`
 	Kind         string `db:"kind"`
@@ -252,18 +252,13 @@ type ReportInspection struct {
 	InspectedOn  string `db:"inspected_on"` // YYYY-MM-DD
 	Findings     string `db:"findings"`
 	Status       string `db:"status"`
-	Signed       int    `db:"signed"` // signatures in state 'signed'
 }
 
 // ReportInspections returns every inspection by date and id.
 func (s *Store) ReportInspections(ctx context.Context) ([]ReportInspection, error) {
 	var rows []ReportInspection
-	err := s.sel(ctx, &rows, `SELECT i.id, i.kind, i.enterprise_id, i.inspector, i.led, i.inspected_on, i.findings, i.status,
-			COALESCE(sg.n, 0) AS signed
-		FROM inspections i
-		LEFT JOIN (SELECT inspection_id, COUNT(*) AS n FROM inspection_signatures WHERE state = 'signed' GROUP BY inspection_id) sg
-			ON sg.inspection_id = i.id
-		ORDER BY i.inspected_on, i.id`)
+	err := s.sel(ctx, &rows, `SELECT id, kind, enterprise_id, inspector, led, inspected_on, findings, status
+		FROM inspections ORDER BY inspected_on, id`)
 	return rows, err
 }
 
