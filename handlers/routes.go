@@ -50,6 +50,46 @@ func New(d Deps) *Router {
 	r.words(sc.afterDone, selfCheckDoneWords...)
 	r.word("帮助", sc.helpOr(h.help))
 
+	// Compliance queries (rules on words and menu keys; scoped in the store).
+	q := newQueries(d.Store, d.Location)
+	r.words(q.mine, "我的情况", "情况")
+	r.menu(messages.MenuStatus, q.mine)
+	r.word("隐患", q.hazards)
+	r.word("期限", q.deadline)
+	r.words(q.progress, "进度", "本镇进度", "本街道进度", "本部门进度")
+	r.menu(messages.MenuProgress, q.progress)
+	r.word("全市进度", q.city)
+	r.word("未签收", q.officialList(listUnsigned))
+	r.words(q.officialList(listNoSelf), "未自查", "未填报")
+	r.word("逾期隐患", q.officialList(listOverdue))
+	r.words(q.officialList(listNoInsp), "两年未检查", "未检查")
+	r.word("重大隐患", q.officialList(listMajor))
+	r.word("抽查任务", q.officialList(listTasks))
+	r.card(messages.SpotCheckKey, q.spotList)
+	r.word("我的带队检查", q.officialList(listLed))
+	r.command("企业", q.enterprise)
+	r.conversation(convPickQuery, q.pick)
+	r.word(messages.WordMore, q.noMore)
+	r.conversation(convMore, q.more)
+
+	// Officials' field work: led inspections (S5), the opinion form with its
+	// signatures (S9), undercover and cross-check visits (S10).
+	fw := &fieldwork{store: d.Store, loc: d.Location, isCommand: r.isCommand}
+	r.command("带队检查", fw.startLed)
+	r.command("现场检查", fw.startForm(store.InspectionOnSite))
+	r.command("暗查", fw.startForm(store.InspectionUndercover))
+	r.command("交叉检查", fw.startForm(store.InspectionCross))
+	r.conversation(convField, fw.answer)
+	r.card(messages.InspectionKeyPrefix, fw.button)
+	r.conversation(convRefuse, fw.refuseReason)
+
+	// Notices: the office's chat notice and 已阅.
+	nt := &notices{store: d.Store, loc: d.Location}
+	r.command("通知", nt.compose)
+	r.conversation(convNotice, nt.confirm)
+	r.card(messages.NoticeAckPrefix, nt.ackButton)
+	r.word("已阅", nt.ackTyped)
+
 	r.fallback = h.unknown
 	return r
 }
