@@ -30,8 +30,9 @@ type Intake struct {
 	metrics *Metrics
 	notify  func(user string)
 
-	reqs chan *intakeReq
-	once sync.Once
+	reqs    chan *intakeReq
+	stopped chan struct{} // closed once every commit loop has ended
+	once    sync.Once
 }
 
 type intakeReq struct {
@@ -70,17 +71,29 @@ func NewIntake(cfg IntakeConfig) *Intake {
 		cfg.Notify = func(string) {}
 	}
 	return &Intake{crypto: cfg.Crypto, store: cfg.Store, clock: cfg.Clock, log: cfg.Logger,
-		maxSkew: cfg.MaxSkew, metrics: cfg.Metrics, notify: cfg.Notify, reqs: make(chan *intakeReq, 4096)}
+		maxSkew: cfg.MaxSkew, metrics: cfg.Metrics, notify: cfg.Notify, reqs: make(chan *intakeReq, 4096),
+		stopped: make(chan struct{})}
 }
 
-// Start runs the group-commit loops until ctx ends.
+// Start runs the group-commit loops until ctx ends. When it ends they first
+// store the callbacks already queued; callbacks that come later are answered
+// 503 (WeCom redelivers them, to another replica), never left waiting.
 func (in *Intake) Start(ctx context.Context, committers int) {
 	if committers <= 0 {
 		committers = 4
 	}
+	var wg sync.WaitGroup
 	for i := 0; i < committers; i++ {
-		go in.commitLoop(ctx)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in.commitLoop(ctx)
+		}()
 	}
+	go func() {
+		wg.Wait()
+		in.once.Do(func() { close(in.stopped) })
+	}()
 }
 
 // commitLoop takes one waiting callback, gathers whatever else is already
@@ -91,7 +104,13 @@ func (in *Intake) commitLoop(ctx context.Context) {
 		batch = batch[:0]
 		select {
 		case <-ctx.Done():
-			return
+			// Drain: whoever is queued is waiting for an answer.
+			select {
+			case r := <-in.reqs:
+				batch = append(batch, r)
+			default:
+				return
+			}
 		case r := <-in.reqs:
 			batch = append(batch, r)
 		}
@@ -146,6 +165,15 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+var errIntakeStopped = errors.New("intake is shutting down")
+
+// unavailable answers 503 for a callback that was not stored, so WeCom retries.
+func (in *Intake) unavailable(w http.ResponseWriter, err error, user string) {
+	in.metrics.Callbacks.WithLabelValues("unavailable").Inc()
+	in.log.Error("callback not stored; answering 503 so WeCom retries", "err", err, "user", user)
+	http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 }
 
 func (in *Intake) reject(w http.ResponseWriter, status int, phrase, why string, attrs ...any) {
@@ -240,20 +268,30 @@ func (in *Intake) receive(w http.ResponseWriter, r *http.Request, sig, ts, nonce
 	}
 	select {
 	case in.reqs <- req:
+	case <-in.stopped:
+		in.unavailable(w, errIntakeStopped, msg.From)
+		return
 	case <-r.Context().Done():
 		return
 	}
 	select {
 	case <-req.done:
+	case <-in.stopped:
+		// The loops drained the queue before they ended: if the request is not
+		// done now, it came too late and will never be stored.
+		select {
+		case <-req.done:
+		default:
+			in.unavailable(w, errIntakeStopped, msg.From)
+			return
+		}
 	case <-r.Context().Done():
 		// The client gave up; the row may or may not be stored. WeCom retries and
 		// the dedupe key keeps it single.
 		return
 	}
 	if req.err != nil {
-		in.metrics.Callbacks.WithLabelValues("unavailable").Inc()
-		in.log.Error("callback not stored; answering 503 so WeCom retries", "err", req.err, "user", msg.From)
-		http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
+		in.unavailable(w, req.err, msg.From)
 		return
 	}
 	if req.fresh {
