@@ -16,10 +16,12 @@ const (
 var Categories = []string{CategoryNineSmall, CategoryFiveSmall, CategoryGeneral}
 
 // NineSmallTypes are the 九小场所 types (DOMAIN.md §7).
-var NineSmallTypes = []string{"小学校", "小幼儿园", "小医院", "小商店", "小餐饮", "小旅馆", "小歌舞娱乐", "小网吧", "小美容洗浴", "小生产加工"}
+var NineSmallTypes = []string{"小学校", "小幼儿园", "小医院", "小商店", "小餐饮", "小旅馆", "小歌舞娱乐", "小网吧", "小美容洗浴", "小生产加工",
+	// Names rosters use for the same places (and 小棋牌室, which some lists count).
+	"小餐馆", "小美容", "小歌舞厅", "小棋牌室"}
 
 // FiveSmallTypes are the 五小企业 types (DOMAIN.md §8).
-var FiveSmallTypes = []string{"小化工", "小电镀", "小制革", "小家具", "小印染"}
+var FiveSmallTypes = []string{"小化工", "小电镀", "小制革", "小家具", "小印染", "小皮革"}
 
 // Enterprise is one unit in the campaign's scope.
 type Enterprise struct {

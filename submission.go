@@ -15,7 +15,7 @@ type Submission struct {
 	EnterpriseID int64      `db:"enterprise_id"`
 	Period       string     `db:"period"` // YYYY-MM
 	FormKey      string     `db:"form_key"`
-	FormVersion  int        `db:"form_version"`
+	FormVersion  string     `db:"form_version"` // e.g. "nine-small@1+key-unit@1+closing@1"
 	Version      int        `db:"version"` // resubmissions after 退回补正 increase it
 	Answers      string     `db:"answers"` // JSON, frozen with the form version
 	Filler       string     `db:"filler"`

@@ -58,6 +58,7 @@ type App struct {
 	listener net.Listener
 	server   *http.Server
 	stopping atomic.Bool
+	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 }
 
@@ -203,6 +204,7 @@ func (a *App) URL() string { return "http://" + a.Addr() }
 
 // Start runs the HTTP server and every background worker until ctx ends.
 func (a *App) Start(ctx context.Context, opt Options) {
+	ctx, a.cancel = context.WithCancel(ctx)
 	workers, senders := opt.Workers, opt.SenderWorkers
 	if workers == 0 {
 		workers = 16
@@ -232,6 +234,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	var err error
 	if a.server != nil {
 		err = a.server.Shutdown(ctx)
+	}
+	if a.cancel != nil {
+		a.cancel() // stop the workers; they finish the message in hand
 	}
 	done := make(chan struct{})
 	go func() { a.wg.Wait(); close(done) }()
