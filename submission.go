@@ -16,8 +16,8 @@ type Submission struct {
 	Period       string     `db:"period"` // YYYY-MM
 	FormKey      string     `db:"form_key"`
 	FormVersion  string     `db:"form_version"` // e.g. "nine-small@1+key-unit@1+closing@1"
-	Version      int        `db:"version"` // resubmissions after 退回补正 increase it
-	Answers      string     `db:"answers"` // JSON, frozen with the form version
+	Version      int        `db:"version"`      // resubmissions after 退回补正 increase it
+	Answers      string     `db:"answers"`      // JSON, frozen with the form version
 	Filler       string     `db:"filler"`
 	Signer       string     `db:"signer"`
 	SignedAt     *time.Time `db:"signed_at"`
