@@ -28,6 +28,7 @@ import (
 	"safetybot/bot/wecom"
 	"safetybot/config"
 	"safetybot/handlers"
+	"safetybot/scheduler"
 	"safetybot/store"
 	"safetybot/store/cache"
 	"safetybot/wecomsim"
@@ -48,6 +49,7 @@ type App struct {
 	Sender  *bot.Sender
 	Photos  *bot.Photos
 	Router  *handlers.Router
+	Sched   *scheduler.Scheduler
 	Metrics *bot.Metrics
 	Log     *slog.Logger
 	Clock   safetybot.Clock
@@ -72,6 +74,8 @@ type Options struct {
 	Workers, SenderWorkers int
 	// SimConfig adjusts the built-in simulator (sandbox mode only).
 	SimConfig func(*wecomsim.Config)
+	// NoScheduler keeps the scheduled jobs from starting (tests that drive them by hand).
+	NoScheduler bool
 	// SenderBackoff replaces the sender's wait before retrying a retryable
 	// WeCom failure (tests shorten the seconds-to-minutes production waits).
 	SenderBackoff func(attempt int, retryAfter time.Duration) time.Duration
@@ -158,6 +162,24 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Metrics: a.Metrics, WakeSender: a.Sender.Wake})
 	a.Intake = bot.NewIntake(bot.IntakeConfig{Crypto: crypto, Store: st, Clock: opt.Clock, Logger: a.Log,
 		MaxSkew: cfg.MaxSkew, Metrics: a.Metrics, Notify: a.Proc.Notify})
+	cal, err := scheduler.LoadCalendar(cfg.CalendarFile)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("SAFETYBOT_CALENDAR_FILE: %w", err)
+	}
+	if w := cal.CoverageWarning(opt.Clock.Now()); w != "" {
+		a.Log.Warn(w)
+	}
+	a.Sched, err = scheduler.New(scheduler.Config{Store: st, Location: cfg.Location, Quiet: cfg.Quiet, Calendar: cal,
+		Clock: opt.Clock, Owner: a.Owner, Logger: a.Log})
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := registerJobs(a); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.routes()
 	return a, nil
 }
@@ -213,6 +235,11 @@ func (a *App) Start(ctx context.Context, opt Options) {
 		senders = 8
 	}
 	a.Intake.Start(ctx, 4)
+	if !opt.NoScheduler {
+		if err := a.Sched.Start(ctx); err != nil {
+			a.Log.Error("scheduler did not start", "err", err)
+		}
+	}
 	a.wg.Add(2)
 	go func() { defer a.wg.Done(); a.Proc.Run(ctx, workers, 2*time.Second) }()
 	go func() { defer a.wg.Done(); a.Sender.Run(ctx, senders) }()
@@ -237,6 +264,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if a.cancel != nil {
 		a.cancel() // stop the workers; they finish the message in hand
+	}
+	if a.Sched != nil {
+		a.Sched.Shutdown()
 	}
 	done := make(chan struct{})
 	go func() { a.wg.Wait(); close(done) }()

@@ -27,6 +27,8 @@ type Config struct {
 	Timezone    string        `yaml:"SAFETYBOT_TIMEZONE"`
 	QuietHours  string        `yaml:"SAFETYBOT_QUIET_HOURS"`
 	DataDir     string        `yaml:"SAFETYBOT_DATA_DIR"`
+	// CalendarFile overrides the shipped public-holiday calendar (scheduler/calendar_cn.txt format).
+	CalendarFile string `yaml:"SAFETYBOT_CALENDAR_FILE"`
 	CorpID      string        `yaml:"WECOM_CORP_ID"`
 	AgentID     string        `yaml:"WECOM_AGENT_ID"`
 	Secret      string        `yaml:"WECOM_SECRET" secret:"true"`
