@@ -19,23 +19,23 @@ import (
 // Config is everything the bot needs to run. The yaml tag is the environment
 // variable name, so a file and the environment use the same keys.
 type Config struct {
-	DatabaseURL string        `yaml:"SAFETYBOT_DATABASE_URL"`
-	RedisURL    string        `yaml:"SAFETYBOT_REDIS_URL"`
-	Listen      string        `yaml:"SAFETYBOT_LISTEN"`
-	PublicURL   string        `yaml:"SAFETYBOT_PUBLIC_URL"`
-	AdminToken  string        `yaml:"SAFETYBOT_ADMIN_TOKEN" secret:"true"`
-	Timezone    string        `yaml:"SAFETYBOT_TIMEZONE"`
-	QuietHours  string        `yaml:"SAFETYBOT_QUIET_HOURS"`
-	DataDir     string        `yaml:"SAFETYBOT_DATA_DIR"`
+	DatabaseURL string `yaml:"SAFETYBOT_DATABASE_URL"`
+	RedisURL    string `yaml:"SAFETYBOT_REDIS_URL"`
+	Listen      string `yaml:"SAFETYBOT_LISTEN"`
+	PublicURL   string `yaml:"SAFETYBOT_PUBLIC_URL"`
+	AdminToken  string `yaml:"SAFETYBOT_ADMIN_TOKEN" secret:"true"`
+	Timezone    string `yaml:"SAFETYBOT_TIMEZONE"`
+	QuietHours  string `yaml:"SAFETYBOT_QUIET_HOURS"`
+	DataDir     string `yaml:"SAFETYBOT_DATA_DIR"`
 	// CalendarFile overrides the shipped public-holiday calendar (scheduler/calendar_cn.txt format).
-	CalendarFile string `yaml:"SAFETYBOT_CALENDAR_FILE"`
-	CorpID      string        `yaml:"WECOM_CORP_ID"`
-	AgentID     string        `yaml:"WECOM_AGENT_ID"`
-	Secret      string        `yaml:"WECOM_SECRET" secret:"true"`
-	Token       string        `yaml:"WECOM_TOKEN" secret:"true"`
-	AESKey      string        `yaml:"WECOM_ENCODING_AES_KEY" secret:"true"`
-	APIBase     string        `yaml:"WECOM_API_BASE"`
-	MaxSkew     time.Duration `yaml:"WECOM_CALLBACK_MAX_SKEW"`
+	CalendarFile string        `yaml:"SAFETYBOT_CALENDAR_FILE"`
+	CorpID       string        `yaml:"WECOM_CORP_ID"`
+	AgentID      string        `yaml:"WECOM_AGENT_ID"`
+	Secret       string        `yaml:"WECOM_SECRET" secret:"true"`
+	Token        string        `yaml:"WECOM_TOKEN" secret:"true"`
+	AESKey       string        `yaml:"WECOM_ENCODING_AES_KEY" secret:"true"`
+	APIBase      string        `yaml:"WECOM_API_BASE"`
+	MaxSkew      time.Duration `yaml:"WECOM_CALLBACK_MAX_SKEW"`
 
 	// Derived by Validate.
 	Location *time.Location `yaml:"-"`
