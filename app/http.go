@@ -20,6 +20,9 @@ func (a *App) routes() {
 	m.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	m.HandleFunc("GET /letters/{id}", a.letterPage)
 	m.HandleFunc("POST /api/letters", a.adminOnly(a.postLetter))
+	m.HandleFunc("GET /submissions/{id}", a.submissionPage)
+	m.HandleFunc("GET /submissions/{id}/photos/{sha}", a.submissionPhoto)
+	m.HandleFunc("POST /api/submissions/{id}/return", a.adminOnly(a.postSubmissionReturn))
 	m.HandleFunc("/api/", a.adminOnly(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{Error: "no such endpoint"})
 	}))
