@@ -118,7 +118,9 @@ func scSubmit(t *testing.T, b *e2e.Bot, e safetybot.Enterprise) (store.Submissio
 		t.Fatal(err)
 	}
 	reg, _ := form.Shipped()
-	say := func(text string) { scHandle(t, b, messages.Inbound{From: "scofficer", Kind: messages.KindText, Text: text}) }
+	say := func(text string) {
+		scHandle(t, b, messages.Inbound{From: "scofficer", Kind: messages.KindText, Text: text})
+	}
 	say("自查")
 	script := map[string]string{"exits_clear": "否", "exits_clear#problem": "后门上锁", "exits_clear#grade": "重大",
 		"exits_clear#fixed": "否", "exits_clear#deadline": "7天"}
