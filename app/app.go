@@ -150,7 +150,7 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		return nil, fmt.Errorf("WECOM_ENCODING_AES_KEY: %w", err)
 	}
 	a.Client = wecom.NewClient(wecom.ClientConfig{BaseURL: cfg.APIBase, CorpID: cfg.CorpID, Secret: cfg.Secret,
-		AgentID: agentID, Cache: a.Cache, Logger: a.Log})
+		AgentID: agentID, Cache: a.Cache, Locker: a.Cache, Logger: a.Log})
 
 	a.Metrics = bot.NewMetrics(a.registry)
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -45,9 +45,12 @@ type ClientConfig struct {
 	CorpID  string
 	Secret  string
 	AgentID int64
-	Cache   TokenCache   // default NewMemoryCache()
-	HTTP    *http.Client // default a client with a 60 s timeout
-	Logger  *slog.Logger // default discards; the client logs at debug only
+	Cache   TokenCache // default NewMemoryCache()
+	// Locker, when set, serialises token fetches across replicas sharing Cache,
+	// so the access token is fetched once for all of them.
+	Locker TokenLocker
+	HTTP   *http.Client // default a client with a 60 s timeout
+	Logger *slog.Logger // default discards; the client logs at debug only
 }
 
 // Client calls the WeCom API for one self-built app. It caches the access
@@ -61,6 +64,7 @@ type Client struct {
 	secret   string
 	agentID  int64
 	cache    TokenCache
+	locker   TokenLocker
 	hc       *http.Client
 	log      *slog.Logger
 	tokenKey string
@@ -79,6 +83,7 @@ func NewClient(cfg ClientConfig) *Client {
 		secret:   cfg.Secret,
 		agentID:  cfg.AgentID,
 		cache:    cfg.Cache,
+		locker:   cfg.Locker,
 		hc:       cfg.HTTP,
 		log:      cfg.Logger,
 		tokenKey: tokenCacheKey(cfg.CorpID, cfg.AgentID),

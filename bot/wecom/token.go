@@ -21,6 +21,12 @@ type TokenCache interface {
 	Delete(key string) error
 }
 
+// TokenLocker takes a lock shared by every replica for the duration of one
+// token fetch. LockToken blocks until the lock is held or ctx ends.
+type TokenLocker interface {
+	LockToken(ctx context.Context, key string) (unlock func(), err error)
+}
+
 // MemoryCache is an in-process TokenCache for a single replica.
 type MemoryCache struct {
 	mu    sync.Mutex
@@ -151,11 +157,31 @@ func (c *Client) fetchToken(ctx context.Context, stale string) (string, error) {
 func (c *Client) runTokenFlight(ctx context.Context, f *tokenFlight, stale string) {
 	ctx, cancel := context.WithTimeout(ctx, tokenFetchTimeout)
 	defer cancel()
-	if stale != "" && c.cachedToken() == stale {
-		_ = c.cache.Delete(c.tokenKey)
+	var (
+		tok    string
+		ttl    time.Duration
+		err    error
+		shared bool
+	)
+	if c.locker != nil {
+		// Several replicas share the cache: one of them fetches, the others wait
+		// and then find the new token in the cache.
+		if unlock, lerr := c.locker.LockToken(ctx, c.tokenKey); lerr == nil {
+			defer unlock()
+			if t := c.cachedToken(); t != "" && t != stale {
+				tok, shared = t, true
+			}
+		} else {
+			c.log.DebugContext(ctx, "wecom token lock unavailable; fetching without it", "error", lerr.Error())
+		}
 	}
-	tok, ttl, err := c.getToken(ctx)
-	if err == nil {
+	if !shared {
+		if stale != "" && c.cachedToken() == stale {
+			_ = c.cache.Delete(c.tokenKey)
+		}
+		tok, ttl, err = c.getToken(ctx)
+	}
+	if err == nil && !shared {
 		if serr := c.cache.Set(c.tokenKey, tok, ttl); serr != nil {
 			// The token still serves the waiting callers; the next miss refetches.
 			c.log.DebugContext(ctx, "wecom token cache set failed", "error", serr.Error())

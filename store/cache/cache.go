@@ -20,6 +20,8 @@ type Cache interface {
 	// Allow counts one message to member in the current minute and reports
 	// whether it stays within limit; when not, retry is when the window resets.
 	Allow(ctx context.Context, member string, limit int) (ok bool, retry time.Duration, err error)
+	// LockToken serialises access-token fetches across replicas.
+	LockToken(ctx context.Context, key string) (unlock func(), err error)
 	// Ping checks the backing service (always nil in process).
 	Ping(ctx context.Context) error
 	// Kind is "redis" or "memory".

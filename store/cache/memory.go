@@ -86,3 +86,6 @@ func (m *Memory) Kind() string { return "memory" }
 
 // Close does nothing.
 func (m *Memory) Close() error { return nil }
+
+// LockToken is a no-op: one process already fetches the token once.
+func (m *Memory) LockToken(context.Context, string) (func(), error) { return func() {}, nil }

@@ -92,3 +92,32 @@ func (r *Redis) Kind() string { return "redis" }
 
 // Close closes the client.
 func (r *Redis) Close() error { return r.c.Close() }
+
+// unlockScript deletes the lock only when it still holds our value.
+var unlockScript = redis.NewScript(`if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`)
+
+// LockToken takes the cross-replica lock for fetching the access token under
+// key, waiting (polling) until it is free or ctx ends. The lock expires by
+// itself after 15 s in case its holder dies.
+func (r *Redis) LockToken(ctx context.Context, key string) (func(), error) {
+	k := prefix + "lock:" + key
+	val := fmt.Sprintf("%d", time.Now().UnixNano())
+	for {
+		ok, err := r.c.SetNX(ctx, k, val, 15*time.Second).Result()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return func() {
+				uctx, cancel := ctxShort()
+				defer cancel()
+				unlockScript.Run(uctx, r.c, []string{k}, val)
+			}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
