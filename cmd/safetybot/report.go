@@ -26,7 +26,8 @@ type reportKind struct {
 type flagSet = flagSetT
 
 var reportKinds = map[string]reportKind{
-	"letters": {summary: "open-letter sign-off per township and the unsigned enterprises", flags: lettersReport},
+	"letters":     {summary: "open-letter sign-off per township and the unsigned enterprises", flags: lettersReport},
+	"inspections": {summary: "monthly self-inspection per township: enterprises, submitted, signed, rate, and who has not (--month YYYY-MM, --township T)", flags: inspectionsReport},
 }
 
 func init() {
