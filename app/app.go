@@ -28,6 +28,7 @@ import (
 	"safetybot/bot/wecom"
 	"safetybot/config"
 	"safetybot/handlers"
+	"safetybot/messages"
 	"safetybot/scheduler"
 	"safetybot/store"
 	"safetybot/store/cache"
@@ -240,7 +241,8 @@ func (a *App) Start(ctx context.Context, opt Options) {
 			a.Log.Error("scheduler did not start", "err", err)
 		}
 	}
-	a.wg.Add(2)
+	a.wg.Add(3)
+	go func() { defer a.wg.Done(); a.createMenu(ctx) }()
 	go func() { defer a.wg.Done(); a.Proc.Run(ctx, workers, 2*time.Second) }()
 	go func() { defer a.wg.Done(); a.Sender.Run(ctx, senders) }()
 	a.server = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
@@ -289,6 +291,27 @@ func (a *App) Close() {
 	}
 	if a.listener != nil && a.server == nil {
 		a.listener.Close()
+	}
+}
+
+// createMenu installs the app menu, retrying with backoff while WeCom is
+// unreachable; a permanent refusal (permissions) is logged once.
+func (a *App) createMenu(ctx context.Context) {
+	for wait := time.Second; ; wait = min(wait*2, 5*time.Minute) {
+		err := a.Client.CreateMenu(ctx, messages.AppMenu())
+		if err == nil {
+			a.Log.Debug("app menu installed")
+			return
+		}
+		if !wecom.IsRetryable(err) {
+			a.Log.Warn("app menu not installed", "errcode", wecom.ErrCode(err), "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
 	}
 }
 
