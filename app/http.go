@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"safetybot/admin"
 )
 
 func (a *App) routes() {
@@ -19,6 +21,7 @@ func (a *App) routes() {
 	m.HandleFunc("GET /readyz", a.readyz)
 	m.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	m.HandleFunc("GET /letters/{id}", a.letterPage)
+	m.Handle("/admin/", admin.New(admin.Deps{Store: a.Store, Token: a.Config.AdminToken, PublicURL: a.Config.PublicURL, Location: a.Config.Location, DataDir: a.Config.DataDir, Clock: a.Clock, Logger: a.Log, Markdown: Markdown, WakeSender: a.Sender.Wake}))
 	m.HandleFunc("POST /api/letters", a.adminOnly(a.postLetter))
 	m.HandleFunc("GET /submissions/{id}", a.submissionPage)
 	m.HandleFunc("GET /submissions/{id}/photos/{sha}", a.submissionPhoto)

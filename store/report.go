@@ -302,3 +302,11 @@ func (s *Store) ReportPhotoTypes(ctx context.Context, shas []string) (map[string
 	}
 	return out, nil
 }
+
+// ReportEnterprise returns one enterprise (ENOTFOUND when there is none).
+func (s *Store) ReportEnterprise(ctx context.Context, id int64) (ReportEnterprise, error) {
+	var row ReportEnterprise
+	err := s.get(ctx, &row, `SELECT id, credit_code, name, township, category, small_type, key_unit, department,
+		phone, address, last_inspected, active FROM enterprises WHERE id = ?`, id)
+	return row, err
+}
