@@ -57,7 +57,7 @@ func (s *Store) ValidateNotice(ctx context.Context, body string, groups []string
 		case g == GroupPrincipals || g == GroupOfficials || g == GroupKeyUnits:
 		case (kind+":" == GroupTownship || kind+":" == GroupTownshipOfficials) && name != "":
 			var n int
-			if err := s.get(ctx, &n, `SELECT COUNT(*) FROM townships WHERE name = ?`, name); err != nil {
+			if err := s.get(ctx, &n, `SELECT (SELECT COUNT(*) FROM townships WHERE name = ?) + (SELECT COUNT(*) FROM people WHERE township = ?)`, name, name); err != nil {
 				return err
 			}
 			if n == 0 {
@@ -69,7 +69,7 @@ func (s *Store) ValidateNotice(ctx context.Context, body string, groups []string
 			}
 		case kind+":" == GroupDepartment && name != "":
 			var n int
-			if err := s.get(ctx, &n, `SELECT COUNT(*) FROM departments WHERE name = ?`, name); err != nil {
+			if err := s.get(ctx, &n, `SELECT (SELECT COUNT(*) FROM departments WHERE name = ?) + (SELECT COUNT(*) FROM people WHERE department = ?)`, name, name); err != nil {
 				return err
 			}
 			if n == 0 {
