@@ -90,6 +90,28 @@ func New(d Deps) *Router {
 	r.card(messages.NoticeAckPrefix, nt.ackButton)
 	r.word("已阅", nt.ackTyped)
 
+	// Hazard follow-up (S3, S8, S12): 整改 with photos, the review card (通过 /
+	// 退回), 延期, 停产整改 / 关闭取缔, 五定 and the tracker.
+	rc := newRectify(d, r)
+	r.words(rc.start, messages.WordRectify, "提交整改")
+	r.menu(messages.MenuRectify, rc.start)
+	r.card(messages.RectifyKeyPrefix, rc.button)
+	r.conversation(convRectifyPick, rc.pick)
+	r.conversation(convRectify, rc.answer)
+	r.card(messages.ReviewKeyPrefix, rc.review)
+	r.conversation(convRectifyBack, rc.backReason)
+	r.word(messages.WordReviewQueue, rc.queue)
+	r.command(messages.WordApprove, rc.approveTyped)
+	r.command(messages.WordReturn, rc.returnTyped)
+	r.word(messages.WordAskExtend, rc.askExtend)
+	r.conversation(convExtendAsk, rc.extendAnswer)
+	r.card(messages.ExtendKeyPrefix, rc.extendButton)
+	r.command(messages.WordExtend, rc.extendTyped)
+	r.command(messages.WordSuspend, rc.closure(store.HazardSuspend))
+	r.command(messages.WordShutDown, rc.closure(store.HazardShutDown))
+	r.command(messages.WordPlan, rc.planStart)
+	r.conversation(convHazardPlan, rc.planAnswer)
+
 	r.fallback = h.unknown
 	return r
 }

@@ -1,0 +1,451 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"safetybot"
+)
+
+// The scans behind the scheduled reminders (scheduler/reminders.go): one
+// query per kind, each answering "who is due today" from the rows as they
+// stand, so a reminder is a decision made when the job runs, never a timer.
+// Days are civil dates (YYYY-MM-DD) in the campaign time zone; instants are
+// passed in UTC.
+
+// Status lists of the scans. A principal is reminded of hazards they must
+// work on; 待复查 waits for an official and is reminded to them instead.
+var (
+	sqlActionable = sqlList(safetybot.HazardPending, safetybot.HazardRectifying, safetybot.HazardSuspended)
+	sqlOpen       = sqlList(safetybot.HazardPending, safetybot.HazardRectifying, safetybot.HazardReview, safetybot.HazardSuspended)
+)
+
+// Reminder is one reminder to send: its key in the reminder ledger (kind,
+// target, day) and the message body. The target is the recipient's userid.
+type Reminder struct {
+	Kind    string
+	Target  string // userid
+	Day     string // YYYY-MM-DD in the campaign time zone
+	Payload []byte // message/send body without touser/agentid
+}
+
+// ReminderKey is the outbox batch and dedupe key of a reminder:
+// "rem:<kind>:<day>:<target>" (userids and kinds hold no colon).
+func ReminderKey(kind, day, target string) string {
+	return "rem:" + kind + ":" + day + ":" + target
+}
+
+// ParseReminderKey splits a ReminderKey; ok is false for other batches.
+func ParseReminderKey(key string) (kind, day, target string, ok bool) {
+	f := strings.SplitN(key, ":", 4)
+	if len(f) != 4 || f[0] != "rem" {
+		return "", "", "", false
+	}
+	return f[1], f[2], f[3], true
+}
+
+// reminderChunk bounds the rows of one claim/enqueue statement (the SQLite
+// parameter limit, and short transactions).
+const reminderChunk = 200
+
+// SendReminders claims each reminder in the reminder ledger and enqueues the
+// claimed ones as outbox rows due at notBefore (or now, when later), in one
+// transaction per chunk: a reminder whose (kind, target, day) was claimed
+// before — by another replica, or by this one before a restart — is skipped.
+// It returns how many were enqueued.
+func (s *Store) SendReminders(ctx context.Context, rs []Reminder, notBefore time.Time) (int, error) {
+	sent := 0
+	for start := 0; start < len(rs); start += reminderChunk {
+		chunk := rs[start:min(start+reminderChunk, len(rs))]
+		err := s.InTx(ctx, func(ctx context.Context) error {
+			now := s.Now()
+			at := now
+			if notBefore.After(now) {
+				at = notBefore.UTC()
+			}
+			var q strings.Builder
+			q.WriteString(`INSERT INTO reminders (kind, target, day, sent_at) VALUES `)
+			args := make([]any, 0, 4*len(chunk))
+			for i, r := range chunk {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?)")
+				args = append(args, r.Kind, r.Target, r.Day, now)
+			}
+			q.WriteString(` ON CONFLICT (kind, target, day) DO NOTHING RETURNING kind, target, day`)
+			var claimed []struct {
+				Kind   string `db:"kind"`
+				Target string `db:"target"`
+				Day    string `db:"day"`
+			}
+			if err := s.sel(ctx, &claimed, q.String(), args...); err != nil {
+				return fmt.Errorf("claim reminders: %w", err)
+			}
+			if len(claimed) == 0 {
+				return nil
+			}
+			mine := make(map[string]bool, len(claimed))
+			for _, c := range claimed {
+				mine[ReminderKey(c.Kind, c.Day, c.Target)] = true
+			}
+			q.Reset()
+			q.WriteString(`INSERT INTO outbox (batch, recipient, kind, payload, dedupe_key, state, next_attempt_at, created_at) VALUES `)
+			args = args[:0]
+			n := 0
+			for _, r := range chunk {
+				key := ReminderKey(r.Kind, r.Day, r.Target)
+				if !mine[key] {
+					continue
+				}
+				delete(mine, key) // a chunk naming a reminder twice sends it once
+				if n > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, 'send', ?, ?, 'pending', ?, ?)")
+				args = append(args, key, r.Target, string(r.Payload), key, at, now)
+				n++
+			}
+			q.WriteString(` ON CONFLICT DO NOTHING`)
+			res, err := s.exec(ctx, q.String(), args...)
+			if err != nil {
+				return fmt.Errorf("enqueue reminders: %w", err)
+			}
+			k, _ := res.RowsAffected()
+			sent += int(k)
+			return nil
+		})
+		if err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
+// Official is an active township, department or office person.
+type Official struct {
+	UserID     string         `db:"userid"`
+	Name       string         `db:"name"`
+	Role       safetybot.Role `db:"role"`
+	Township   string         `db:"township"`
+	Department string         `db:"department"`
+	Leader     bool           `db:"leader"`
+}
+
+// ActiveOfficials returns every active official, by userid.
+func (s *Store) ActiveOfficials(ctx context.Context) ([]Official, error) {
+	var out []Official
+	err := s.sel(ctx, &out, `SELECT userid, name, role, township, department, leader FROM people
+		WHERE active = TRUE AND role IN ('township', 'department', 'office') ORDER BY userid`)
+	return out, err
+}
+
+// CampaignSettingsJSON returns the raw settings of the newest campaign ("{}"
+// when none is stored), for settings the root type does not name.
+func (s *Store) CampaignSettingsJSON(ctx context.Context) (string, error) {
+	var raw []string
+	if err := s.sel(ctx, &raw, `SELECT settings FROM campaigns ORDER BY id DESC LIMIT 1`); err != nil {
+		return "", err
+	}
+	if len(raw) == 0 || strings.TrimSpace(raw[0]) == "" {
+		return "{}", nil
+	}
+	return raw[0], nil
+}
+
+// ReminderCampaignSettings parses the newest campaign's settings into the
+// root type (with defaults) and into extra, a struct of further keys.
+func (s *Store) ReminderCampaignSettings(ctx context.Context, extra any) (safetybot.CampaignSettings, error) {
+	raw, err := s.CampaignSettingsJSON(ctx)
+	if err != nil {
+		return safetybot.CampaignSettings{}.WithDefaults(), err
+	}
+	var cs safetybot.CampaignSettings
+	if err := json.Unmarshal([]byte(raw), &cs); err != nil {
+		return safetybot.CampaignSettings{}.WithDefaults(), fmt.Errorf("campaign settings: %w", err)
+	}
+	if extra != nil {
+		if err := json.Unmarshal([]byte(raw), extra); err != nil {
+			return cs.WithDefaults(), fmt.Errorf("campaign settings: %w", err)
+		}
+	}
+	return cs.WithDefaults(), nil
+}
+
+// UnsignedLetterRow is one enterprise that has not signed a letter, with the
+// recipient who should.
+type UnsignedLetterRow struct {
+	UserID       string    `db:"userid"`
+	LetterID     int64     `db:"letter_id"`
+	Title        string    `db:"title"`
+	Deadline     *string   `db:"deadline"`
+	EnterpriseID int64     `db:"enterprise_id"`
+	Enterprise   string    `db:"enterprise"`
+	Township     string    `db:"township"`
+	Principal    string    `db:"principal"` // the recipient's name
+	Phone        string    `db:"phone"`     // the enterprise's phone, else the recipient's
+	SentAt       time.Time `db:"sent_at"`   // when the letter was sent
+}
+
+const unsignedLetterSelect = `SELECT r.userid, l.id AS letter_id, l.title, l.deadline, e.id AS enterprise_id, e.name AS enterprise,
+		e.township, p.name AS principal, l.created_at AS sent_at, CASE WHEN e.phone <> '' THEN e.phone ELSE p.phone END AS phone
+	FROM letters l
+	JOIN letter_recipients r ON r.letter_id = l.id
+	JOIN enterprises e ON e.id = r.enterprise_id
+	JOIN people p ON p.userid = r.userid
+	LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
+	WHERE sg.id IS NULL AND e.active = TRUE AND p.active = TRUE`
+
+// UnsignedForPrincipals returns the unsigned (letter, enterprise) pairs of
+// letters sent before sentBefore (the start of today) whose deadline is
+// today or later, or unset: the principals' daily reminder.
+func (s *Store) UnsignedForPrincipals(ctx context.Context, sentBefore time.Time, today string) ([]UnsignedLetterRow, error) {
+	var out []UnsignedLetterRow
+	err := s.sel(ctx, &out, unsignedLetterSelect+` AND l.created_at < ? AND (l.deadline IS NULL OR l.deadline = '' OR l.deadline >= ?)
+		ORDER BY r.userid, l.id, e.name, e.id`, sentBefore.UTC(), today)
+	return out, err
+}
+
+// UnsignedForTownships returns the unsigned (letter, enterprise) pairs of
+// letters sent before sentBefore, by township: the township officials' list.
+func (s *Store) UnsignedForTownships(ctx context.Context, sentBefore time.Time) ([]UnsignedLetterRow, error) {
+	var out []UnsignedLetterRow
+	err := s.sel(ctx, &out, unsignedLetterSelect+` AND l.created_at < ? ORDER BY e.township, e.name, e.id, l.id`, sentBefore.UTC())
+	return out, err
+}
+
+// TownshipCount is a count of enterprises of a township.
+type TownshipCount struct {
+	Township string `db:"township"`
+	Count    int    `db:"n"`     // enterprises behind
+	Total    int    `db:"total"` // enterprises concerned
+}
+
+// UnsignedPastDeadline counts, per township, the enterprises addressed by a
+// letter whose deadline is before today and those of them still unsigned:
+// the office's digest. Townships with nothing unsigned are left out.
+func (s *Store) UnsignedPastDeadline(ctx context.Context, today string) ([]TownshipCount, error) {
+	var out []TownshipCount
+	err := s.sel(ctx, &out, `SELECT e.township, COUNT(DISTINCT CASE WHEN sg.id IS NULL THEN e.id END) AS n, COUNT(DISTINCT e.id) AS total
+		FROM letters l
+		JOIN letter_recipients r ON r.letter_id = l.id
+		JOIN enterprises e ON e.id = r.enterprise_id
+		LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
+		WHERE l.deadline IS NOT NULL AND l.deadline <> '' AND l.deadline < ? AND e.active = TRUE
+		GROUP BY e.township HAVING COUNT(DISTINCT CASE WHEN sg.id IS NULL THEN e.id END) > 0 ORDER BY e.township`, today)
+	return out, err
+}
+
+// SelfCheckRow is an active enterprise without a principal-signed
+// self-inspection, with one of its principals (UserID "" when none is
+// registered).
+type SelfCheckRow struct {
+	UserID       string `db:"userid"`
+	Principal    string `db:"principal"`
+	EnterpriseID int64  `db:"enterprise_id"`
+	Enterprise   string `db:"enterprise"`
+	Township     string `db:"township"`
+	Phone        string `db:"phone"`
+}
+
+// MissingSelfChecks returns the active enterprises with no principal-signed
+// submission for a period from `from` to `to` (YYYY-MM, inclusive), one row per
+// active principal (one row with an empty UserID when there is none), by
+// principal. from == to asks about one month; the campaign deadline asks
+// about every month up to its own.
+func (s *Store) MissingSelfChecks(ctx context.Context, from, to string) ([]SelfCheckRow, error) {
+	var out []SelfCheckRow
+	err := s.sel(ctx, &out, `SELECT COALESCE(p.userid, '') AS userid, COALESCE(p.name, '') AS principal, e.id AS enterprise_id,
+			e.name AS enterprise, e.township, CASE WHEN e.phone <> '' THEN e.phone ELSE COALESCE(p.phone, '') END AS phone
+		FROM enterprises e
+		LEFT JOIN contacts c ON c.enterprise_id = e.id AND c.role = 'principal'
+			AND c.person_id IN (SELECT id FROM people WHERE active = TRUE)
+		LEFT JOIN people p ON p.id = c.person_id
+		WHERE e.active = TRUE AND NOT EXISTS (SELECT 1 FROM submissions sb
+			WHERE sb.enterprise_id = e.id AND sb.period >= ? AND sb.period <= ? AND sb.state = ?)
+		ORDER BY COALESCE(p.userid, ''), e.township, e.name, e.id`, from, to, safetybot.SubmissionSigned)
+	return out, err
+}
+
+// HazardDueRow is an open hazard with someone to remind of it.
+type HazardDueRow struct {
+	UserID       string  `db:"userid"` // the principal, tracker or official reminded
+	HazardID     int64   `db:"hazard_id"`
+	EnterpriseID int64   `db:"enterprise_id"`
+	Enterprise   string  `db:"enterprise"`
+	Township     string  `db:"township"`
+	Department   string  `db:"department"`
+	Description  string  `db:"description"`
+	Grade        string  `db:"grade"`
+	Status       string  `db:"status"`
+	Deadline     string  `db:"deadline"`
+	Tracker      string  `db:"tracker"`
+	Rank         int     `db:"rn"`    // position in its township's list (by deadline)
+	Total        int     `db:"total"` // rows of its township's list
+	Since        *string `db:"since"` // pending reviews: when it entered 待复查
+}
+
+var hazardPrincipalSelect = `SELECT p.userid, h.id AS hazard_id, h.enterprise_id, e.name AS enterprise, e.township, e.department,
+		h.description, h.grade, h.status, h.deadline, h.tracker, 0 AS rn, 0 AS total, NULL AS since
+	FROM hazards h
+	JOIN enterprises e ON e.id = h.enterprise_id
+	JOIN contacts c ON c.enterprise_id = h.enterprise_id AND c.role = 'principal'
+	JOIN people p ON p.id = c.person_id
+	WHERE e.active = TRUE AND p.active = TRUE AND h.status IN ` + sqlActionable
+
+// DateRange is the civil dates From ≤ d < To (YYYY-MM-DD).
+type DateRange struct{ From, To string }
+
+// HazardsDueIn returns, per principal, the hazards they must work on whose
+// deadline falls in one of the ranges: the "due in 3 days" and "due today"
+// reminders.
+func (s *Store) HazardsDueIn(ctx context.Context, ranges []DateRange) ([]HazardDueRow, error) {
+	if len(ranges) == 0 {
+		return nil, nil
+	}
+	var conds []string
+	var args []any
+	for _, r := range ranges {
+		conds = append(conds, `(h.deadline >= ? AND h.deadline < ?)`)
+		args = append(args, r.From, r.To)
+	}
+	var out []HazardDueRow
+	err := s.sel(ctx, &out, hazardPrincipalSelect+` AND (`+strings.Join(conds, ` OR `)+`)
+		ORDER BY p.userid, h.deadline, h.id`, args...)
+	return out, err
+}
+
+// HazardsOverdueForPrincipals returns, per principal, the hazards they must
+// work on whose deadline is before today.
+func (s *Store) HazardsOverdueForPrincipals(ctx context.Context, today string) ([]HazardDueRow, error) {
+	var out []HazardDueRow
+	err := s.sel(ctx, &out, hazardPrincipalSelect+` AND h.deadline < ? ORDER BY p.userid, h.deadline, h.id`, today)
+	return out, err
+}
+
+// HazardsOverdueByTownship returns the first perTownship open hazards past
+// their deadline of each township, oldest deadline first, each row carrying
+// its township's total.
+func (s *Store) HazardsOverdueByTownship(ctx context.Context, today string, perTownship int) ([]HazardDueRow, error) {
+	var out []HazardDueRow
+	err := s.sel(ctx, &out, `SELECT '' AS userid, hazard_id, enterprise_id, enterprise, township, department, description, grade, status,
+			deadline, tracker, rn, total, NULL AS since
+		FROM (SELECT h.id AS hazard_id, h.enterprise_id, e.name AS enterprise, e.township, e.department, h.description, h.grade,
+				h.status, h.deadline, h.tracker,
+				ROW_NUMBER() OVER (PARTITION BY e.township ORDER BY h.deadline, h.id) AS rn,
+				COUNT(*) OVER (PARTITION BY e.township) AS total
+			FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
+			WHERE e.active = TRUE AND h.status IN `+sqlOpen+` AND h.deadline < ?) x
+		WHERE rn <= ? ORDER BY township, rn`, today, perTownship)
+	return out, err
+}
+
+// MajorHazardsOverdue returns the 重大 hazards past their deadline that the
+// enterprise still has to work on, with their tracker and department: the
+// escalation to trackers and supervising departments.
+func (s *Store) MajorHazardsOverdue(ctx context.Context, today string) ([]HazardDueRow, error) {
+	var out []HazardDueRow
+	err := s.sel(ctx, &out, `SELECT '' AS userid, h.id AS hazard_id, h.enterprise_id, e.name AS enterprise, e.township, e.department,
+			h.description, h.grade, h.status, h.deadline, h.tracker, 0 AS rn, 0 AS total, NULL AS since
+		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
+		WHERE e.active = TRUE AND h.status IN `+sqlActionable+` AND h.deadline < ? AND h.grade = ?
+		ORDER BY h.deadline, h.id`, today, safetybot.GradeMajor)
+	return out, err
+}
+
+// PendingReviews returns the hazards waiting for review (待复查) that were
+// submitted before `before`, oldest submission first; Since is when (RFC 3339).
+func (s *Store) PendingReviews(ctx context.Context, before time.Time) ([]HazardDueRow, error) {
+	var rows []struct {
+		HazardDueRow
+		At time.Time `db:"submitted_at"`
+	}
+	err := s.sel(ctx, &rows, `SELECT '' AS userid, h.id AS hazard_id, h.enterprise_id, e.name AS enterprise, e.township, e.department,
+			h.description, h.grade, h.status, COALESCE(h.deadline, '') AS deadline, h.tracker, 0 AS rn, 0 AS total, NULL AS since,
+			ev.at AS submitted_at
+		FROM hazards h
+		JOIN enterprises e ON e.id = h.enterprise_id
+		JOIN hazard_events ev ON ev.id = (SELECT MAX(x.id) FROM hazard_events x
+			WHERE x.hazard_id = h.id AND x.to_status = h.status AND x.from_status <> x.to_status)
+		WHERE e.active = TRUE AND h.status = ? AND ev.at < ?
+		ORDER BY ev.at, h.id`, string(safetybot.HazardReview), before.UTC())
+	out := make([]HazardDueRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.HazardDueRow
+		at := r.At.UTC().Format(time.RFC3339)
+		out[i].Since = &at
+	}
+	return out, err
+}
+
+// LeaderCount is a leader and their led inspections in a date range.
+type LeaderCount struct {
+	Official
+	Led int `db:"led"`
+}
+
+// LedInspectionCounts returns every active township and department leader
+// with their led inspections (inspections.led, inspector = userid) from
+// `from` to `to` (YYYY-MM-DD, inclusive).
+func (s *Store) LedInspectionCounts(ctx context.Context, from, to string) ([]LeaderCount, error) {
+	var out []LeaderCount
+	err := s.sel(ctx, &out, `SELECT p.userid, p.name, p.role, p.township, p.department, p.leader,
+			(SELECT COUNT(*) FROM inspections i WHERE i.inspector = p.userid AND i.led = TRUE
+				AND i.inspected_on >= ? AND i.inspected_on <= ?) AS led
+		FROM people p WHERE p.active = TRUE AND p.leader = TRUE AND p.role IN ('township', 'department')
+		ORDER BY p.userid`, from, to)
+	return out, err
+}
+
+// DigestFigures are one township's numbers in the officials' daily digest.
+type DigestFigures struct {
+	Township      string `db:"township"`
+	Enterprises   int    `db:"enterprises"`
+	Signed        int    `db:"signed"`         // addressed by a letter and signed every one
+	SelfInspected int    `db:"self_inspected"` // principal-signed submission for the month
+	OpenGeneral   int    `db:"open_general"`
+	OpenMajor     int    `db:"open_major"`
+	Overdue       int    `db:"overdue"`
+}
+
+// DigestByTownship returns the digest figures of every township with active
+// enterprises on day (its month is the self-inspection period). The sign-off
+// and self-inspection counts follow the compliance queries' definitions.
+func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigures, error) {
+	var ents []DigestFigures
+	if err := s.sel(ctx, &ents, `SELECT e.township, COUNT(*) AS enterprises,
+			COALESCE(SUM(CASE WHEN a.enterprise_id IS NOT NULL AND u.enterprise_id IS NULL THEN 1 ELSE 0 END), 0) AS signed,
+			COALESCE(SUM(CASE WHEN sb.enterprise_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS self_inspected,
+			0 AS open_general, 0 AS open_major, 0 AS overdue
+		FROM enterprises e
+		LEFT JOIN (SELECT DISTINCT enterprise_id FROM letter_recipients) a ON a.enterprise_id = e.id
+		LEFT JOIN (SELECT DISTINCT r.enterprise_id FROM letter_recipients r
+			LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
+			WHERE sg.id IS NULL) u ON u.enterprise_id = e.id
+		LEFT JOIN (SELECT DISTINCT enterprise_id FROM submissions WHERE period = ? AND state = ?) sb ON sb.enterprise_id = e.id
+		WHERE e.active = TRUE GROUP BY e.township ORDER BY e.township`, period(day), safetybot.SubmissionSigned); err != nil {
+		return nil, err
+	}
+	var hz []DigestFigures
+	if err := s.sel(ctx, &hz, `SELECT e.township, 0 AS enterprises, 0 AS signed, 0 AS self_inspected,
+			COALESCE(SUM(CASE WHEN h.grade = ? THEN 0 ELSE 1 END), 0) AS open_general,
+			COALESCE(SUM(CASE WHEN h.grade = ? THEN 1 ELSE 0 END), 0) AS open_major,
+			COALESCE(SUM(CASE WHEN h.deadline < ? THEN 1 ELSE 0 END), 0) AS overdue
+		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
+		WHERE e.active = TRUE AND h.status IN `+sqlOpen+`
+		GROUP BY e.township`, safetybot.GradeMajor, safetybot.GradeMajor, day); err != nil {
+		return nil, err
+	}
+	byTown := map[string]DigestFigures{}
+	for _, h := range hz {
+		byTown[h.Township] = h
+	}
+	for i := range ents {
+		h := byTown[ents[i].Township]
+		ents[i].OpenGeneral, ents[i].OpenMajor, ents[i].Overdue = h.OpenGeneral, h.OpenMajor, h.Overdue
+	}
+	return ents, nil
+}
