@@ -110,6 +110,17 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, lease time.Durati
 	now := s.Now()
 	var rows []OutboxRow
 	err := s.InTx(ctx, func(ctx context.Context) error {
+		if s.dialect == "postgres" {
+			// Claims take turns. SKIP LOCKED alone locks one row of the
+			// chosen batch, so a second claimer skips that row, locks
+			// another row of the same batch, and the two UPDATEs of the
+			// whole batch deadlock (on every retry, with a 1000-row batch
+			// and several workers). The turn lasts one short transaction;
+			// the API calls still run in parallel.
+			if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(7373, 1)`); err != nil {
+				return err
+			}
+		}
 		var batch []string
 		q := `SELECT o.batch FROM outbox o
 			WHERE o.state = 'pending' AND o.next_attempt_at <= ?
