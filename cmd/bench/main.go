@@ -23,6 +23,7 @@ import (
 func main() {
 	runRe := flag.String("run", "", "run only scenarios whose name matches this regular expression")
 	quick := flag.Bool("quick", false, "shrink every scenario (a smoke run; figures are not comparable)")
+	out := flag.String("out", "bench/results.md", "also write the table as markdown to this file (empty: don't)")
 	flag.Parse()
 	re, err := regexp.Compile(*runRe)
 	if err != nil {
@@ -69,6 +70,12 @@ func main() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.scenario, r.figure, r.goal, r.met)
 	}
 	tw.Flush()
+	if *out != "" && len(rows) > 0 {
+		if err := writeMarkdown(*out, rows, *runRe, *quick); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			failed = true
+		}
+	}
 	if failed {
 		os.Exit(1)
 	}
