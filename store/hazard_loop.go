@@ -273,7 +273,7 @@ func (s *Store) HazardEvents(ctx context.Context, id int64) ([]HazardEvent, erro
 	return out, nil
 }
 
-// LatestSubmission returns the newest 提交整改 event of a hazard (ENOTFOUND
+// LatestRectification returns the newest 提交整改 event of a hazard (ENOTFOUND
 // when it was never submitted): the description and photos the review shows.
 func (s *Store) LatestRectification(ctx context.Context, id int64) (HazardEvent, error) {
 	return s.latestEventTo(ctx, id, safetybot.HazardReview)
@@ -368,7 +368,7 @@ func (s *Store) ReviewQueue(ctx context.Context, p safetybot.Person) ([]HazardIn
 // the hazard: the office; officials of its township or its supervising
 // department; its named tracker.
 func MayDecide(p safetybot.Person, h HazardInfo) bool {
-	if !p.Active && p.ID != 0 {
+	if !p.Active {
 		return false
 	}
 	switch {
