@@ -141,4 +141,3 @@ func rateFigure(r e2e.Result) string {
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 }
-
