@@ -109,6 +109,9 @@ func (s *Store) SendReminders(ctx context.Context, rs []Reminder, notBefore time
 				args = append(args, key, r.Target, string(r.Payload), key, at, now)
 				n++
 			}
+			if n == 0 {
+				return nil
+			}
 			q.WriteString(` ON CONFLICT DO NOTHING`)
 			res, err := s.exec(ctx, q.String(), args...)
 			if err != nil {
