@@ -23,6 +23,7 @@ func (a *App) routes() {
 	m.HandleFunc("GET /letters/{id}", a.letterPage)
 	m.Handle("/admin/", admin.New(admin.Deps{Store: a.Store, Token: a.Config.AdminToken, PublicURL: a.Config.PublicURL, Location: a.Config.Location, DataDir: a.Config.DataDir, Clock: a.Clock, Logger: a.Log, Markdown: Markdown, WakeSender: a.Sender.Wake}))
 	m.HandleFunc("POST /api/letters", a.adminOnly(a.postLetter))
+	m.HandleFunc("POST /api/notices", a.adminOnly(a.postNotice))
 	m.HandleFunc("GET /submissions/{id}", a.submissionPage)
 	m.HandleFunc("GET /submissions/{id}/photos/{sha}", a.submissionPhoto)
 	m.HandleFunc("POST /api/submissions/{id}/return", a.adminOnly(a.postSubmissionReturn))
