@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"safetybot"
+	"safetybot/app"
+	"safetybot/e2e"
+	"safetybot/messages/form"
+	"safetybot/store"
+	"safetybot/wecomsim"
+)
+
+func init() { register(scenario{name: "forms", run: benchForms}) }
+
+const formsGoalP95 = 150 * time.Millisecond // step: message in → next question at the simulator
+
+// benchForms runs the whole bot (Postgres, Redis, processor, sender) with
+// 1,000 members filling their self-inspection form at once, each stepping at
+// random like a person on a phone: mostly answers (typed or tapped on the
+// card), now and then 上一步, 帮助, a wrong answer, photos where asked. Each
+// member waits 2.2–3.5 s between steps (so stays under WeCom's 30 messages
+// a minute). A step's latency is from sending the message to the next
+// question's arrival at the simulator.
+func benchForms(ctx context.Context, env *benchEnv) ([]row, error) {
+	dbURL, drop, err := env.FreshPostgres(ctx, "forms")
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	b, err := e2e.Start(e2e.Options{DatabaseURL: dbURL, RedisURL: env.RedisURL, DataDir: env.TempDir, App: app.Options{}})
+	if err != nil {
+		return nil, err
+	}
+	defer b.Stop()
+
+	sessions, steps := 1000, 20
+	if env.Quick {
+		sessions, steps = 100, 8
+	}
+	users := e2e.Users("form", sessions)
+	env.Logf("forms: registering %d enterprises and principals", sessions)
+	if err := seedForms(ctx, b.Store, users); err != nil {
+		return nil, err
+	}
+	reg, err := form.Shipped()
+	if err != nil {
+		return nil, err
+	}
+	env.Logf("forms: %d sessions × %d steps", sessions, steps+1)
+	var (
+		mu      sync.Mutex
+		lat     []time.Duration
+		failed  atomic.Int64
+		firstMu sync.Mutex
+		first   error
+	)
+	fail := func(err error) {
+		failed.Add(1)
+		firstMu.Lock()
+		if first == nil {
+			first = err
+		}
+		firstMu.Unlock()
+	}
+	runCtx, cancel := context.WithTimeout(ctx, time.Duration(steps)*4*time.Second+3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := &formSession{b: b, reg: reg, user: u, rnd: rand.New(rand.NewPCG(uint64(i), 7)), photo: benchJPEG(i)}
+			// Stagger the starts over three seconds.
+			if !sleepCtx(runCtx, time.Duration(s.rnd.Int64N(int64(3*time.Second)))) {
+				return
+			}
+			for k := 0; k <= steps; k++ {
+				d, err := s.step(runCtx, k == 0)
+				if err != nil {
+					fail(fmt.Errorf("%s step %d: %w", u, k, err))
+					return
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+				if !sleepCtx(runCtx, 2200*time.Millisecond+time.Duration(s.rnd.Int64N(int64(1300*time.Millisecond)))) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if n := failed.Load(); n > 0 {
+		return nil, fmt.Errorf("%d sessions failed; first: %v", n, first)
+	}
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return nil, fmt.Errorf("no steps measured")
+	}
+	p := func(q float64) time.Duration { return lat[min(len(lat)-1, max(0, int(float64(len(lat))*q/100+0.5)-1))] }
+	p95 := p(95)
+	return []row{
+		metRow(fmt.Sprintf("form step p95, %d concurrent sessions (Postgres+Redis)", sessions),
+			fmt.Sprintf("p95 %s (p50 %s, p99 %s, max %s; %d steps, %.0f steps/s)", ms(p95), ms(p(50)), ms(p(99)), ms(lat[len(lat)-1]),
+				len(lat), float64(len(lat))/elapsed.Seconds()),
+			"≤ "+ms(formsGoalP95), p95 <= formsGoalP95),
+	}, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// seedForms registers one 九小场所 enterprise (of varying types) per user, with
+// the user as its principal.
+func seedForms(ctx context.Context, st *store.Store, users []string) error {
+	types := []string{"小餐饮", "小旅馆", "小商店", "小网吧", "小美容洗浴", "小歌舞娱乐"}
+	return st.InTx(ctx, func(ctx context.Context) error {
+		for i, u := range users {
+			first := fmt.Sprintf("91320581MA%07d", 2_000_000+i)
+			e := safetybot.Enterprise{CreditCode: first + string(safetybot.CreditCodeCheckChar(first)), Name: "压测企业" + strconv.Itoa(i),
+				Township: fmt.Sprintf("压测镇%d", i%14), Category: safetybot.CategoryNineSmall, SmallType: types[i%len(types)], KeyUnit: i%10 == 0}
+			if err := st.CreateEnterprise(ctx, &e); err != nil {
+				return err
+			}
+			p := safetybot.Person{UserID: u, Name: "负责人" + strconv.Itoa(i), Role: safetybot.RolePrincipal}
+			if err := st.CreatePerson(ctx, &p); err != nil {
+				return err
+			}
+			if err := st.SetContact(ctx, e.ID, p.ID, safetybot.ContactPrincipal); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// formSession is one member filling the form.
+type formSession struct {
+	b     *e2e.Bot
+	reg   *form.Registry
+	user  string
+	rnd   *rand.Rand
+	photo []byte
+	got   int // messages received so far
+	last  wecomsim.Delivered
+}
+
+// step sends the member's next input and waits for the bot's answer; it
+// returns the latency.
+func (s *formSession) step(ctx context.Context, first bool) (time.Duration, error) {
+	send := func() (wecomsim.CallbackResult, error) { return s.b.Sim.As(s.user).SendText(ctx, "自查") }
+	if !first {
+		send = s.next(ctx)
+	}
+	sent := time.Now()
+	if _, err := send(); err != nil {
+		return 0, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ds, err := s.b.Sim.WaitMessages(wctx, s.user, s.got+1)
+	if err != nil {
+		return 0, fmt.Errorf("no answer: %w", err)
+	}
+	s.got = len(ds)
+	s.last = ds[s.got-1]
+	return s.last.At.Sub(sent), nil
+}
+
+// next picks the member's input from the open step of their draft.
+func (s *formSession) next(ctx context.Context) func() (wecomsim.CallbackResult, error) {
+	sim := s.b.Sim.As(s.user)
+	say := func(t string) func() (wecomsim.CallbackResult, error) {
+		return func() (wecomsim.CallbackResult, error) { return sim.SendText(ctx, t) }
+	}
+	d, err := s.b.Store.FindDraft(ctx, s.user)
+	if err != nil {
+		return say("自查") // finished (or not started): asks again
+	}
+	var data struct{ State form.State }
+	json.Unmarshal([]byte(d.Data), &data)
+	st := data.State
+	switch st.Phase {
+	case form.PhaseReview:
+		if s.rnd.IntN(3) == 0 {
+			return say("修改 " + strconv.Itoa(1+s.rnd.IntN(5)))
+		}
+		return say("提交")
+	case form.PhaseConfirmSubmit:
+		return say("确认")
+	case form.PhaseAttach:
+		return say("1")
+	case form.PhaseConfirmCancel, form.PhaseCancelled:
+		return say("继续")
+	}
+	r := s.rnd.IntN(100)
+	switch {
+	case r < 6 && len(st.Path) > 0:
+		return say("上一步")
+	case r < 9:
+		return say("帮助")
+	case r < 12:
+		return say("也许吧") // a wrong answer for most steps
+	}
+	f, err := s.reg.ForState(st)
+	if err != nil {
+		return say("继续")
+	}
+	if st.Repeat != nil {
+		switch st.Repeat.Step {
+		case form.RepeatProblem:
+			return say("通道堆放杂物")
+		case form.RepeatGrade:
+			return say([]string{"一般", "重大"}[s.rnd.IntN(2)])
+		case form.RepeatPhotos:
+			if fl := st.Answers[st.Repeat.Item].Failure; fl == nil || len(fl.Photos) == 0 {
+				return func() (wecomsim.CallbackResult, error) { return sim.SendImage(ctx, s.photo, "image/jpeg") }
+			}
+			return say("完成")
+		case form.RepeatFixed:
+			return say([]string{"是", "否"}[s.rnd.IntN(2)])
+		case form.RepeatFixedPhotos:
+			return say("跳过")
+		default:
+			return say("7天")
+		}
+	}
+	q := f.Question(st.Cursor)
+	switch q.Type {
+	case form.TypeYesNo, form.TypeSingle:
+		n := 1 + s.rnd.IntN(len(q.Options))
+		if q.Type == form.TypeYesNo && q.FailOn != "" && s.rnd.IntN(10) > 0 {
+			n = 1 // mostly passing-or-yes, so forms move on
+			if q.FailOn == form.Yes {
+				n = 2
+			}
+		}
+		if s.last.TaskID != "" && s.rnd.IntN(3) == 0 {
+			// Tap the option on the question's card.
+			var c struct {
+				ButtonList []struct{ Key string } `json:"button_list"`
+			}
+			json.Unmarshal(s.last.Body, &c)
+			if n <= len(c.ButtonList) {
+				key, card := c.ButtonList[n-1].Key, s.last
+				return func() (wecomsim.CallbackResult, error) { return sim.ClickCard(ctx, card, key, nil) }
+			}
+		}
+		return say(strconv.Itoa(n))
+	case form.TypeText:
+		return say("张三")
+	case form.TypeDate:
+		return say("今天")
+	case form.TypeNumber:
+		return say("20")
+	case form.TypePhoto:
+		return say("跳过")
+	}
+	return say("继续")
+}
+
+// benchJPEG is a small JPEG unique to n.
+func benchJPEG(n int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 32, 24))
+	c := color.RGBA{uint8(n), uint8(n >> 8), uint8(n * 7), 255}
+	for x := 0; x < 32; x++ {
+		for y := 0; y < 24; y++ {
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	jpeg.Encode(&buf, img, nil)
+	return buf.Bytes()
+}
