@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,7 +35,32 @@ type member struct {
 	seen int
 }
 
-func chatAs(t *testing.T, b *e2e.Bot, id string) *member { return &member{t: t, b: b, id: id} }
+var (
+	membersMu sync.Mutex
+	members   = map[*e2e.Bot]map[string]*member{}
+)
+
+// chatAs returns the member id of bot b; the same member (with what the test
+// has seen of their inbox) every time it is asked for.
+func chatAs(t *testing.T, b *e2e.Bot, id string) *member {
+	membersMu.Lock()
+	defer membersMu.Unlock()
+	if members[b] == nil {
+		members[b] = map[string]*member{}
+		t.Cleanup(func() {
+			membersMu.Lock()
+			delete(members, b)
+			membersMu.Unlock()
+		})
+	}
+	m := members[b][id]
+	if m == nil {
+		m = &member{b: b, id: id}
+		members[b][id] = m
+	}
+	m.t = t
+	return m
+}
 
 // fresh returns what the member received since the last call, once the bot
 // is idle.

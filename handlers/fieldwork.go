@@ -438,10 +438,11 @@ func (h *fieldwork) signerStep(ctx context.Context, req *Request, f *fieldForm, 
 		f.Signers, f.SignerNames = map[string]string{}, map[string]string{}
 	}
 	f.Signers[f.SignerRole], f.SignerNames[f.SignerRole] = p.UserID, p.Name
+	named := store.SignerLabel(f.SignerRole) + "：" + p.Name
 	if err := h.nextSigner(ctx, f); err != nil {
 		return nil, err
 	}
-	return h.save(ctx, req, f, store.SignerLabel(f.SignerRole)+"："+p.Name+"\n"+h.prompt(ctx, f))
+	return h.save(ctx, req, f, named+"\n"+h.prompt(ctx, f))
 }
 
 // submitLed stores a led inspection with its hazards.
