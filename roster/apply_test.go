@@ -513,3 +513,57 @@ func TestApplyOfficials(t *testing.T) {
 		}
 	})
 }
+
+func TestApplyEnterprisesPeople(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		ents := applyRoster()
+		mustApply(t, s, writeCSV(t, applyRecords(ents)), "a.csv", roster.ApplyOptions{})
+
+		next := slices.Clone(ents)
+		next[3].officer = "wang_a"                                                                    // a principal named safety officer elsewhere stays a principal
+		next[4].principal = "赵五五"                                                                     // only the principal's name changes
+		next = append(next, applyEnt{applyCode(6), "白沙六号网吧", "白沙镇", "九小场所", "小网吧", "安五", "aq_e", ""}) // a safety officer becomes a principal too
+		rep := mustApply(t, s, writeCSV(t, applyRecords(next)), "b.csv", roster.ApplyOptions{})
+		if got, want := rep.Summary(), "新增 1, 更新 2, 未变 3"; got != want {
+			t.Errorf("summary = %q, want %q", got, want)
+		}
+		role := func(u string) safetybot.Role {
+			p, err := s.FindPerson(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.Role
+		}
+		if r := role("wang_a"); r != safetybot.RolePrincipal {
+			t.Errorf("wang_a role = %s, want principal", r)
+		}
+		if r := role("aq_e"); r != safetybot.RolePrincipal {
+			t.Errorf("aq_e role = %s, want principal", r)
+		}
+		count := func(u string, r safetybot.ContactRole) int {
+			es, err := s.EnterprisesOf(ctx, u, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(es)
+		}
+		if count("wang_a", safetybot.ContactSafetyOfficer) != 1 || count("wang_a", safetybot.ContactPrincipal) != 2 {
+			t.Error("wang_a should head two enterprises and serve one as safety officer")
+		}
+		if count("aq_e", safetybot.ContactSafetyOfficer) != 1 || count("aq_e", safetybot.ContactPrincipal) != 1 {
+			t.Error("aq_e should head one enterprise and serve one as safety officer")
+		}
+		if count("aq_shared", safetybot.ContactSafetyOfficer) != 2 {
+			t.Errorf("aq_shared serves %d enterprises, want 2", count("aq_shared", safetybot.ContactSafetyOfficer))
+		}
+		p, err := s.FindPerson(ctx, "zhao_e")
+		if err != nil || p.Name != "赵五五" {
+			t.Errorf("zhao_e = %+v, %v", p, err)
+		}
+		rep = mustApply(t, s, writeCSV(t, applyRecords(next)), "b.csv", roster.ApplyOptions{})
+		if got, want := rep.Summary(), "新增 0, 更新 0, 未变 6"; got != want {
+			t.Errorf("same file again: %q, want %q", got, want)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"safetybot"
@@ -396,4 +397,263 @@ func (s *Store) ReplaceContactsChanged(ctx context.Context, enterpriseID int64, 
 		return false, nil
 	}
 	return true, s.ReplaceContacts(ctx, enterpriseID, role, personIDs)
+}
+
+// Bulk roster writes. An import of thousands of rows compares the file with
+// what is stored in memory and writes only the differences, with multi-row
+// statements: one round trip per row and per statement was 7 s for 5,000 rows
+// on SQLite and 35 s on Postgres.
+
+// rosterChunk keeps multi-row statements under both dialects' parameter limits.
+const rosterChunk = 500
+
+// EnterprisesByCode returns the stored enterprises with these credit codes, by code.
+func (s *Store) EnterprisesByCode(ctx context.Context, codes []string) (map[string]safetybot.Enterprise, error) {
+	out := make(map[string]safetybot.Enterprise, len(codes))
+	for start := 0; start < len(codes); start += rosterChunk {
+		q, args, err := s.in(`SELECT `+enterpriseCols+` FROM enterprises WHERE credit_code IN (?)`, codes[start:min(start+rosterChunk, len(codes))])
+		if err != nil {
+			return nil, err
+		}
+		var rows []enterpriseRow
+		if err := mapErr(s.q(ctx).SelectContext(ctx, &rows, q, args...)); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.CreditCode] = r.domain()
+		}
+	}
+	return out, nil
+}
+
+// PeopleByUserID returns the stored people with these userids, compared
+// without case as FindPerson does, keyed by the lower-case userid. When two
+// people differ only in case, the one spelled as asked wins.
+func (s *Store) PeopleByUserID(ctx context.Context, userids []string) (map[string]safetybot.Person, error) {
+	asked := make(map[string]bool, len(userids))
+	folded := make([]string, 0, len(userids))
+	for _, u := range userids {
+		asked[u] = true
+		folded = append(folded, strings.ToLower(u))
+	}
+	out := make(map[string]safetybot.Person, len(userids))
+	for start := 0; start < len(folded); start += rosterChunk {
+		q, args, err := s.in(`SELECT `+personCols+` FROM people WHERE lower(userid) IN (?)`, folded[start:min(start+rosterChunk, len(folded))])
+		if err != nil {
+			return nil, err
+		}
+		var rows []personRow
+		if err := mapErr(s.q(ctx).SelectContext(ctx, &rows, q, args...)); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			k := strings.ToLower(r.UserID)
+			if _, seen := out[k]; !seen || asked[r.UserID] {
+				out[k] = r.Person
+			}
+		}
+	}
+	return out, nil
+}
+
+// ContactsOf returns the contacts of these enterprises: enterprise id → role →
+// person ids, sorted.
+func (s *Store) ContactsOf(ctx context.Context, enterpriseIDs []int64) (map[int64]map[safetybot.ContactRole][]int64, error) {
+	out := make(map[int64]map[safetybot.ContactRole][]int64, len(enterpriseIDs))
+	for start := 0; start < len(enterpriseIDs); start += rosterChunk {
+		q, args, err := s.in(`SELECT enterprise_id, person_id, role FROM contacts WHERE enterprise_id IN (?) ORDER BY enterprise_id, role, person_id`,
+			enterpriseIDs[start:min(start+rosterChunk, len(enterpriseIDs))])
+		if err != nil {
+			return nil, err
+		}
+		var rows []struct {
+			EnterpriseID int64                 `db:"enterprise_id"`
+			PersonID     int64                 `db:"person_id"`
+			Role         safetybot.ContactRole `db:"role"`
+		}
+		if err := mapErr(s.q(ctx).SelectContext(ctx, &rows, q, args...)); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if out[r.EnterpriseID] == nil {
+				out[r.EnterpriseID] = map[safetybot.ContactRole][]int64{}
+			}
+			out[r.EnterpriseID][r.Role] = append(out[r.EnterpriseID][r.Role], r.PersonID)
+		}
+	}
+	return out, nil
+}
+
+// multiInsert runs "prefix (row), (row) … suffix" in chunks of rosterChunk
+// rows, each row of cols placeholders. With each set, every chunk runs as a
+// query whose rows each scans (for RETURNING); else as a statement.
+func (s *Store) multiInsert(ctx context.Context, prefix, suffix string, cols, n int, row func(i int) []any, each func(rows func(dest any) error) error) error {
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	for start := 0; start < n; start += rosterChunk {
+		end := min(start+rosterChunk, n)
+		var b strings.Builder
+		b.WriteString(prefix)
+		args := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteString(", ")
+			}
+			b.WriteString(ph)
+			args = append(args, row(i)...)
+		}
+		b.WriteString(suffix)
+		if each == nil {
+			if _, err := s.exec(ctx, b.String(), args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := each(func(dest any) error { return s.sel(ctx, dest, b.String(), args...) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateEnterprises inserts new enterprises, and their townships, with
+// multi-row INSERTs; it sets each one's ID and Active. A credit code already
+// stored is ECONFLICT.
+func (s *Store) CreateEnterprises(ctx context.Context, es []*safetybot.Enterprise) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		seen := map[string]bool{}
+		for _, e := range es {
+			if !seen[e.Township] {
+				seen[e.Township] = true
+				if err := s.EnsureTownship(ctx, e.Township); err != nil {
+					return err
+				}
+			}
+		}
+		now := s.Now()
+		byCode := make(map[string]*safetybot.Enterprise, len(es))
+		for _, e := range es {
+			byCode[e.CreditCode] = e
+		}
+		return s.multiInsert(ctx, `INSERT INTO enterprises (credit_code, name, township, sector, category, small_type, key_unit, department, phone, address, last_inspected, active, created_at, updated_at) VALUES `,
+			` RETURNING id, credit_code`, 14, len(es), func(i int) []any {
+				e := es[i]
+				return []any{e.CreditCode, e.Name, e.Township, e.Sector, e.Category, e.SmallType, e.KeyUnit, e.Department, e.Phone, e.Address,
+					dateString(e.LastInspected), true, now, now}
+			}, func(run func(dest any) error) error {
+				var ids []struct {
+					ID   int64  `db:"id"`
+					Code string `db:"credit_code"`
+				}
+				if err := run(&ids); err != nil {
+					return err
+				}
+				for _, r := range ids {
+					if e := byCode[r.Code]; e != nil {
+						e.ID, e.Active = r.ID, true
+					}
+				}
+				return nil
+			})
+	})
+}
+
+// UpdateEnterprise writes every field of a stored enterprise (by ID) and marks it active.
+func (s *Store) UpdateEnterprise(ctx context.Context, e *safetybot.Enterprise) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.EnsureTownship(ctx, e.Township); err != nil {
+			return err
+		}
+		_, err := s.exec(ctx, `UPDATE enterprises SET name = ?, township = ?, sector = ?, category = ?, small_type = ?, key_unit = ?, department = ?, phone = ?, address = ?, last_inspected = ?, active = TRUE, updated_at = ? WHERE id = ?`,
+			e.Name, e.Township, e.Sector, e.Category, e.SmallType, e.KeyUnit, e.Department, e.Phone, e.Address, dateString(e.LastInspected), s.Now(), e.ID)
+		e.Active = true
+		return err
+	})
+}
+
+// SameEnterprise reports whether storing b over the stored a would change nothing.
+func SameEnterprise(a, b safetybot.Enterprise) bool { return sameEnterprise(a, b) }
+
+// CreatePeople inserts new people with multi-row INSERTs and sets each one's
+// ID and Active. A userid already stored is ECONFLICT.
+func (s *Store) CreatePeople(ctx context.Context, ps []*safetybot.Person) error {
+	now := s.Now()
+	byID := make(map[string]*safetybot.Person, len(ps))
+	for _, p := range ps {
+		byID[p.UserID] = p
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		seen := map[string]bool{}
+		for _, p := range ps {
+			if p.Role == safetybot.RoleTownship && p.Township != "" && !seen["t:"+p.Township] {
+				seen["t:"+p.Township] = true
+				if err := s.EnsureTownship(ctx, p.Township); err != nil {
+					return err
+				}
+			}
+			if p.Department != "" && !seen["d:"+p.Department] {
+				seen["d:"+p.Department] = true
+				if err := s.EnsureDepartment(ctx, p.Department); err != nil {
+					return err
+				}
+			}
+		}
+		return s.multiInsert(ctx, `INSERT INTO people (userid, name, role, township, department, leader, phone, active, created_at, updated_at) VALUES `,
+			` RETURNING id, userid`, 10, len(ps), func(i int) []any {
+				p := ps[i]
+				return []any{p.UserID, p.Name, p.Role, p.Township, p.Department, p.Leader, p.Phone, true, now, now}
+			}, func(run func(dest any) error) error {
+				var ids []struct {
+					ID     int64  `db:"id"`
+					UserID string `db:"userid"`
+				}
+				if err := run(&ids); err != nil {
+					return err
+				}
+				for _, r := range ids {
+					if p := byID[r.UserID]; p != nil {
+						p.ID, p.Active = r.ID, true
+					}
+				}
+				return nil
+			})
+	})
+}
+
+// UpdatePerson writes every field of a stored person (by ID) and marks them active.
+func (s *Store) UpdatePerson(ctx context.Context, p *safetybot.Person) error {
+	_, err := s.exec(ctx, `UPDATE people SET name = ?, role = ?, township = ?, department = ?, leader = ?, phone = ?, active = TRUE, updated_at = ? WHERE id = ?`,
+		p.Name, p.Role, p.Township, p.Department, p.Leader, p.Phone, s.Now(), p.ID)
+	p.Active = true
+	return err
+}
+
+// ReplaceContactsOf sets, for every enterprise in want, its contacts of role
+// to exactly the people listed (none for an empty list).
+func (s *Store) ReplaceContactsOf(ctx context.Context, role safetybot.ContactRole, want map[int64][]int64) error {
+	if len(want) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(want))
+	type link struct{ e, p int64 }
+	var links []link
+	for e, ps := range want {
+		ids = append(ids, e)
+		for _, p := range ps {
+			links = append(links, link{e, p})
+		}
+	}
+	slices.Sort(ids)
+	return s.InTx(ctx, func(ctx context.Context) error {
+		for start := 0; start < len(ids); start += rosterChunk {
+			q, args, err := s.in(`DELETE FROM contacts WHERE role = ? AND enterprise_id IN (?)`, role, ids[start:min(start+rosterChunk, len(ids))])
+			if err != nil {
+				return err
+			}
+			if _, err := s.q(ctx).ExecContext(ctx, q, args...); err != nil {
+				return mapErr(err)
+			}
+		}
+		return s.multiInsert(ctx, `INSERT INTO contacts (enterprise_id, person_id, role) VALUES `, ` ON CONFLICT DO NOTHING`, 3, len(links),
+			func(i int) []any { return []any{links[i].e, links[i].p, role} }, nil)
+	})
 }

@@ -46,6 +46,13 @@ type result struct {
 	stdout, stderr string
 }
 
+// in returns a copy of c that reports to t (a subtest).
+func (c *cli) in(t *testing.T) *cli {
+	cc := *c
+	cc.t = t
+	return &cc
+}
+
 func (c *cli) run(args ...string) result {
 	c.t.Helper()
 	var out, errb bytes.Buffer
@@ -278,7 +285,7 @@ func TestCLIImportBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := c.fails(tc.code, tc.want, tc.args...)
+			r := c.in(t).fails(tc.code, tc.want, tc.args...)
 			for _, w := range tc.wantRows {
 				if !strings.Contains(r.stderr, w+"\n") {
 					t.Errorf("stderr lacks the line %q:\n%s", w, r.stderr)
@@ -298,7 +305,7 @@ func TestCLIImportBadInput(t *testing.T) {
 	}
 
 	t.Run("skip invalid imports the rest and lists the bad rows", func(t *testing.T) {
-		r := c.ok("import", "enterprises", "--skip-invalid", filepath.Join(c.dir, "bad.csv"))
+		r := c.in(t).ok("import", "enterprises", "--skip-invalid", filepath.Join(c.dir, "bad.csv"))
 		if !strings.Contains(r.stdout, "新增 2, 更新 0, 未变 0, 跳过错误行 3") {
 			t.Errorf("stdout = %q", r.stdout)
 		}
@@ -380,6 +387,7 @@ func TestCLILetterSendAndReport(t *testing.T) {
 			}
 
 			t.Run("bad input", func(t *testing.T) {
+				c := c.in(t)
 				c.fails(1, "没有名为“临海镇”的镇街", "letter", "send", "--title", "T", "--file", body, "--township", "临海镇")
 				c.fails(1, "已经过去", "letter", "send", "--title", "T", "--file", body, "--deadline", "2020-01-01")
 				c.fails(1, "类别", "letter", "send", "--title", "T", "--file", body, "--category", "大企业")
@@ -401,7 +409,7 @@ func TestCLILetterSendAndReport(t *testing.T) {
 			}
 
 			t.Run("report json", func(t *testing.T) {
-				r := c.ok("report", "letters", "--letter", m[1], "--format", "json")
+				r := c.in(t).ok("report", "letters", "--letter", m[1], "--format", "json")
 				var rep struct {
 					LetterID  int64  `json:"letter_id"`
 					Title     string `json:"title"`
@@ -433,6 +441,7 @@ func TestCLILetterSendAndReport(t *testing.T) {
 				}
 			})
 			t.Run("report table, csv, xlsx", func(t *testing.T) {
+				c := c.in(t)
 				r := c.ok("report", "letters", "--letter", m[1], "--format", "table")
 				if !strings.Contains(r.stdout, "全市合计") || !strings.Contains(r.stdout, "33.3%") || !strings.Contains(r.stdout, "p5") {
 					t.Errorf("table = %q", r.stdout)
@@ -454,6 +463,7 @@ func TestCLILetterSendAndReport(t *testing.T) {
 				}
 			})
 			t.Run("report bad input", func(t *testing.T) {
+				c := c.in(t)
 				c.fails(2, "--format", "report", "letters", "--format", "pdf")
 				c.fails(1, "没有找到这封公开信", "report", "letters", "--letter", "999", "--format", "json")
 				c.fails(2, "unknown report", "report", "nonsense")

@@ -15,7 +15,7 @@ import (
 // principal of two enterprises, a safety officer, two officials.
 var demoRoster = []struct {
 	prefix, name, township, category, smallType, principal, principalID, officer string
-	key                                                                        bool
+	key                                                                          bool
 }{
 	{"91320581MA1XY1001", "青石示范小吃店", "青石镇", safetybot.CategoryNineSmall, "小餐饮", "王建国", "demo_wang", "demo_aq", false},
 	{"91320581MA1XY1002", "青石示范旅馆", "青石镇", safetybot.CategoryNineSmall, "小旅馆", "王建国", "demo_wang", "", false},
