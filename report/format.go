@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // Cell is one typed value of a table.
@@ -173,74 +171,7 @@ func defuse(s string) string {
 // WriteXLSX writes one sheet per table: frozen header row, widths that fit
 // Chinese text, dates as dates, rates as percentages, text always as text.
 func WriteXLSX(w io.Writer, tables []Table) error {
-	f := excelize.NewFile()
-	defer f.Close()
-	head, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Color: []string{"#E8EEF7"}, Pattern: 1}})
-	pct, _ := f.NewStyle(&excelize.Style{NumFmt: 10}) // 0.00%
-	date, _ := f.NewStyle(&excelize.Style{NumFmt: 14})
-	for ti, t := range tables {
-		name := sheetName(t.Name, ti)
-		if ti == 0 {
-			f.SetSheetName("Sheet1", name)
-		} else if _, err := f.NewSheet(name); err != nil {
-			return err
-		}
-		sw, err := f.NewStreamWriter(name)
-		if err != nil {
-			return err
-		}
-		widths := make([]int, len(t.Headers))
-		for i, h := range t.Headers {
-			widths[i] = displayWidth(h)
-		}
-		for _, r := range t.Rows {
-			for i, c := range r {
-				widths[i] = max(widths[i], displayWidth(c.String()))
-			}
-		}
-		for i, wd := range widths {
-			sw.SetColWidth(i+1, i+1, float64(min(max(wd+2, 8), 60)))
-		}
-		if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
-			return err
-		}
-		hdr := make([]any, len(t.Headers))
-		for i, h := range t.Headers {
-			hdr[i] = excelize.Cell{StyleID: head, Value: h}
-		}
-		if err := sw.SetRow("A1", hdr); err != nil {
-			return err
-		}
-		for ri, r := range t.Rows {
-			row := make([]any, len(r))
-			for i, c := range r {
-				switch c.Kind {
-				case "int":
-					row[i] = c.Int
-				case "percent":
-					row[i] = excelize.Cell{StyleID: pct, Value: c.Float}
-				case "date":
-					if c.Time.IsZero() {
-						row[i] = ""
-					} else {
-						row[i] = excelize.Cell{StyleID: date, Value: c.Time}
-					}
-				default:
-					// A plain string value is stored as a shared/inline string,
-					// never as a formula, whatever it starts with.
-					row[i] = c.Text
-				}
-			}
-			cell, _ := excelize.CoordinatesToCellName(1, ri+2)
-			if err := sw.SetRow(cell, row); err != nil {
-				return err
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			return err
-		}
-	}
-	return f.Write(w)
+	return writeWorkbook(w, tables)
 }
 
 func sheetName(s string, i int) string {
