@@ -524,7 +524,7 @@ func TestSelfCheckDraftExpiry(t *testing.T) {
 			t.Fatalf("no warning for the renewed draft")
 		}
 		w.clock.Add(24 * time.Hour)
-		mustContain(t, lastTo(t, w.say(officer, "继续")), "没有没填完的自查")
+		mustContain(t, lastTo(t, w.say(officer, "继续")), "没有未完成的自查")
 		mustContain(t, lastTo(t, w.say(officer, "自查")), "第 1/")
 	})
 }

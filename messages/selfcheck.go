@@ -24,7 +24,7 @@ const (
 const (
 	SelfCheckForOfficials = "自查自纠由企业主要负责人或安全管理员填写。"
 	SelfCheckNoEnterprise = "您名下还没有登记企业，请联系所在镇街安监办。"
-	SelfCheckNoDraft      = "您没有没填完的自查。发送“自查”开始填写。"
+	SelfCheckNoDraft      = "您没有未完成的自查草稿。发送“自查”开始填写。"
 	SelfCheckStaleCard    = "这张卡片已失效。"
 	SelfCheckStaleStep    = "这一项已经答过了。当前问题："
 	SelfCheckWrongKind    = "这里只能回复文字、照片或位置。"
