@@ -367,7 +367,7 @@ func (h *selfCheck) answer(ctx context.Context, req *Request) (messages.Reply, e
 		if req.In.PhotoError != "" || req.In.PhotoSHA256 == "" {
 			msg := req.In.PhotoError
 			if msg == "" {
-				msg = "照片没有收到，请重新发送。"
+				msg = messages.SelfCheckPhotoMissing
 			}
 			return h.current(ctx, req, d, msg)
 		}
@@ -470,7 +470,7 @@ func (h *selfCheck) current(ctx context.Context, req *Request, d store.Draft, ms
 	if err != nil {
 		return h.dropDraft(ctx, req)
 	}
-	return messages.Reply{h.render(d, data.State, f.Current(data.State), msg)}, nil
+	return messages.Reply{h.render(d, data, f.Current(data.State), msg)}, nil
 }
 
 func (h *selfCheck) dropDraft(ctx context.Context, req *Request) (messages.Reply, error) {
@@ -495,7 +495,7 @@ func (h *selfCheck) step(ctx context.Context, req *Request, d store.Draft, in fo
 	}
 	st, out := f.Step(data.State, in)
 	if blocked := h.outsideFlagged(f, data, st); blocked != "" {
-		return messages.Reply{h.render(d, data.State, f.Current(data.State), blocked)}, nil
+		return messages.Reply{h.render(d, data, f.Current(data.State), blocked)}, nil
 	}
 	if out.Done {
 		return h.submit(ctx, req, d, data, f, st, out)
@@ -541,13 +541,13 @@ func (h *selfCheck) save(ctx context.Context, req *Request, d *store.Draft, data
 	} else if err := h.store.PutConversation(ctx, req.In.From, convSelfCheck, convMarker{EnterpriseID: d.EnterpriseID}, store.DraftTTL); err != nil {
 		return nil, err
 	}
-	return messages.Reply{h.render(*d, data.State, out, prefix)}, nil
+	return messages.Reply{h.render(*d, data, out, prefix)}, nil
 }
 
 // render turns an engine output into one message: a card whose buttons are
 // the options when it fits a phone, else text with numbered options (which
 // work as replies either way).
-func (h *selfCheck) render(d store.Draft, st form.State, out form.Output, prefix string) messages.Outgoing {
+func (h *selfCheck) render(d store.Draft, data draftData, out form.Output, prefix string) messages.Outgoing {
 	full := out.Text
 	if prefix != "" {
 		full = prefix + "\n\n" + out.Text
@@ -571,13 +571,13 @@ func (h *selfCheck) render(d store.Draft, st form.State, out form.Output, prefix
 			lines = append(lines, l)
 		}
 	}
-	token := stepToken(st)
+	token := stepToken(data.State)
 	var buttons []messages.CardButton
 	for _, o := range out.Options {
 		buttons = append(buttons, messages.CardButton{Text: o.Text, Style: 1,
 			Key: messages.SelfCheckOptionKey + d.Session + ":" + token + ":" + o.ID})
 	}
-	card, ok := messages.FormStepCard(title, h.decode(d).Enterprise, strings.Join(lines, "\n"), buttons, taskID("sc"))
+	card, ok := messages.FormStepCard(title, data.Enterprise, strings.Join(lines, "\n"), buttons, taskID("sc"))
 	if !ok {
 		return messages.Text(full)
 	}

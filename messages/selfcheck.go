@@ -28,6 +28,7 @@ const (
 	SelfCheckStaleCard    = "这张卡片已失效。"
 	SelfCheckStaleStep    = "这一项已经答过了。当前问题："
 	SelfCheckWrongKind    = "这里只能回复文字、照片或位置。"
+	SelfCheckPhotoMissing = "照片没有收到，请重新发送。"
 	SelfCheckCancelled    = "好的，已取消。"
 	SelfCheckFormMissing  = "这份自查表的版本已停用，草稿无法继续，请发送“自查”重新填写。"
 	SelfCheckNoPrincipal  = "注意：本企业还没有登记主要负责人，签字卡片发不出去。请联系镇街安监办登记。"
