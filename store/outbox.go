@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"time"
 )
@@ -139,6 +140,10 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, lease time.Durati
 			RETURNING id, batch, recipient, kind, payload, state, attempts, next_attempt_at, first_sent_at, msgid, response_code, errcode, error, created_at, sent_at`,
 			now.Add(lease), owner, now, batch[0])
 	})
+	// RETURNING has no order: sort, so that a resend of the same rows (after a
+	// lease ran out) lists the recipients in the same order and its body is
+	// byte-identical for WeCom's duplicate check.
+	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
 	return rows, err
 }
 
