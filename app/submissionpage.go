@@ -67,7 +67,7 @@ tr.failed td{background:#fff4f2}
 {{if .Hazards}}<h2>发现的隐患</h2>
 <table>
 <tr><th>项目</th><th>问题</th><th>等级</th><th>状态</th><th>整改期限</th></tr>
-{{range .Hazards}}<tr><td>{{.ItemKey}}</td><td>{{.Description}}</td><td>{{.Grade}}</td><td>{{.Status}}</td><td>{{if .Deadline}}{{.Deadline.Format "2006-01-02"}}{{end}}</td></tr>
+{{range .Hazards}}<tr><td>{{index $.ItemLabels .ItemKey}}</td><td>{{.Description}}</td><td>{{.Grade}}</td><td>{{.Status}}</td><td>{{if .Deadline}}{{.Deadline.Format "2006-01-02"}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 
 {{if gt (len .Versions) 1}}<h2>版本记录</h2>
@@ -164,6 +164,10 @@ func (a *App) submissionPage(w http.ResponseWriter, r *http.Request) {
 	} else if sub.FillerRole == safetybot.ContactPrincipal {
 		filler += "（主要负责人）"
 	}
+	labels := map[string]string{}
+	for _, it := range ans.Items {
+		labels[it.Key] = messages.SelfCheckItemLabel(it.N, it.Short)
+	}
 	inspector := ""
 	if i := slices.IndexFunc(ans.Items, func(it form.ItemResult) bool { return it.Key == "inspector" }); i >= 0 {
 		inspector = ans.Items[i].Answer.Value
@@ -174,7 +178,7 @@ func (a *App) submissionPage(w http.ResponseWriter, r *http.Request) {
 		"Sub": sub, "Enterprise": e, "Answers": ans, "Items": ans.Items, "Hazards": hazards, "Sig": sig,
 		"Period": messages.PeriodLabel(sub.Period), "StateClass": class, "Versions": vl,
 		"Filler": filler, "Signer": name(sub.Signer), "Signed": a.when(sub.SignedAt), "Created": a.when(&sub.CreatedAt),
-		"Returner": name(sub.ReturnedBy), "Inspector": inspector,
+		"Returner": name(sub.ReturnedBy), "Inspector": inspector, "ItemLabels": labels,
 		"Outcome": messages.SelfCheckOutcome(len(ans.Items), len(ans.Hazards), major, fixed),
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
