@@ -334,7 +334,7 @@ func (h *selfCheck) helpOr(general Func) Func {
 	return func(ctx context.Context, req *Request) (messages.Reply, error) {
 		if conv, err := h.store.FindConversation(ctx, req.In.From); err == nil && conv.Kind == convSelfCheck {
 			if d, err := h.store.FindDraft(ctx, req.In.From); err == nil {
-				return h.step(ctx, req, d, form.Input{Text: "帮助"}, "")
+				return h.step(routed(ctx), req, d, form.Input{Text: "帮助"}, "")
 			}
 		}
 		return general(ctx, req)
@@ -380,7 +380,7 @@ func (h *selfCheck) answer(ctx context.Context, req *Request) (messages.Reply, e
 	default:
 		return h.current(ctx, req, d, messages.SelfCheckWrongKind)
 	}
-	return h.step(ctx, req, d, in, "")
+	return h.step(routed(ctx), req, d, in, "")
 }
 
 // isOtherCommand reports whether text is another capability's command word,
@@ -523,6 +523,12 @@ func (h *selfCheck) outsideFlagged(f *form.Form, data draftData, st form.State) 
 	return messages.SelfCheckFlaggedOnly(labels)
 }
 
+type routedKey struct{}
+
+// routed marks a message that reached the form through its conversation row,
+// which then need not be written again.
+func routed(ctx context.Context) context.Context { return context.WithValue(ctx, routedKey{}, true) }
+
 // save stores the draft and routes the user's next messages to the form
 // (except after 取消, when only 继续 or 自查 take the draft up again).
 func (h *selfCheck) save(ctx context.Context, req *Request, d *store.Draft, data draftData, out form.Output, prefix string) (messages.Reply, error) {
@@ -538,8 +544,11 @@ func (h *selfCheck) save(ctx context.Context, req *Request, d *store.Draft, data
 		if err := h.store.DeleteConversation(ctx, req.In.From); err != nil {
 			return nil, err
 		}
-	} else if err := h.store.PutConversation(ctx, req.In.From, convSelfCheck, convMarker{EnterpriseID: d.EnterpriseID}, store.DraftTTL); err != nil {
-		return nil, err
+	} else if ctx.Value(routedKey{}) == nil {
+		// The row has no expiry of its own: answer drops it when the draft is gone.
+		if err := h.store.PutConversation(ctx, req.In.From, convSelfCheck, convMarker{EnterpriseID: d.EnterpriseID}, 0); err != nil {
+			return nil, err
+		}
 	}
 	return messages.Reply{h.render(*d, data, out, prefix)}, nil
 }
