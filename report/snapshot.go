@@ -487,16 +487,20 @@ func load(ctx context.Context, s *store.Store, opt Options, more ...func(ctx con
 
 	// Closures: an enterprise is counted as ordered to stop when one of its
 	// hazards is in 停产整改 or went through it; as closed when one is 关闭取缔.
-	firstEvent := map[[2]string]string{} // (hazard id, status) → date of the first event into it
+	type hazardStatus struct {
+		id     int64
+		status string
+	}
+	firstEvent := map[hazardStatus]string{} // date of the first event into the status
 	for _, ev := range events {
-		k := [2]string{strconv.FormatInt(ev.HazardID, 10), ev.ToStatus}
+		k := hazardStatus{ev.HazardID, ev.ToStatus}
 		if _, ok := firstEvent[k]; !ok {
 			firstEvent[k] = ev.At.In(sn.loc).Format("2006-01-02")
 		}
 	}
 	for _, h := range sn.hazards {
 		for _, kind := range []string{ClosureSuspended, ClosureShutDown} {
-			on, went := firstEvent[[2]string{strconv.FormatInt(h.ID, 10), kind}]
+			on, went := firstEvent[hazardStatus{h.ID, kind}]
 			if h.Status != kind && !(kind == ClosureSuspended && went) {
 				continue
 			}

@@ -228,13 +228,13 @@ func col(i int) string {
 // fictitious 29 February 1900, for dates from March 1900 on).
 var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
 
-// serialDate is the spreadsheet number of t's civil date and time of day.
-func serialDate(t time.Time) string {
+// appendSerialDate appends the spreadsheet number of t's civil date and time of day.
+func appendSerialDate(dst []byte, t time.Time) []byte {
 	y, m, d := t.Date()
 	days := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Sub(excelEpoch).Hours() / 24
 	h, mi, s := t.Clock()
 	frac := float64(h*3600+mi*60+s) / 86400
-	return strconv.FormatFloat(days+frac, 'f', -1, 64)
+	return strconv.AppendFloat(dst, days+frac, 'f', -1, 64)
 }
 
 func writeSheet(b *bufWriter, t Table, first bool) {
@@ -278,34 +278,52 @@ func writeSheet(b *bufWriter, t Table, first bool) {
 		b.s(`</t></is></c>`)
 	}
 	b.s(`</row>`)
+	var num [24]byte
 	for ri, r := range t.Rows {
-		row := strconv.Itoa(ri + 2)
-		b.s(`<row r="` + row + `">`)
+		row := strconv.AppendInt(num[:0], int64(ri+2), 10)
+		b.buf = append(b.buf, `<row r="`...)
+		b.buf = append(b.buf, row...)
+		b.buf = append(b.buf, `">`...)
 		for i, c := range r {
-			ref := col(i) + row
+			// <c r="B7" s="2"><v>…</v></c>, written piece by piece: no garbage per cell.
+			open := func(style string) {
+				b.buf = append(b.buf, `<c r="`...)
+				b.buf = append(b.buf, col(i)...)
+				b.buf = append(b.buf, row...)
+				b.buf = append(b.buf, style...)
+			}
 			switch c.Kind {
 			case "int":
-				b.s(`<c r="` + ref + `"><v>` + strconv.Itoa(c.Int) + `</v></c>`)
+				open(`"><v>`)
+				b.buf = strconv.AppendInt(b.buf, int64(c.Int), 10)
+				b.buf = append(b.buf, `</v></c>`...)
 			case "percent":
-				b.s(`<c r="` + ref + `" s="2"><v>` + strconv.FormatFloat(c.Float, 'f', -1, 64) + `</v></c>`)
+				open(`" s="2"><v>`)
+				b.buf = strconv.AppendFloat(b.buf, c.Float, 'f', -1, 64)
+				b.buf = append(b.buf, `</v></c>`...)
 			case "date":
 				if !c.Time.IsZero() {
-					b.s(`<c r="` + ref + `" s="3"><v>` + serialDate(c.Time) + `</v></c>`)
+					open(`" s="3"><v>`)
+					b.buf = appendSerialDate(b.buf, c.Time)
+					b.buf = append(b.buf, `</v></c>`...)
 				}
 			default:
 				if c.Text == "" {
 					continue
 				}
-				b.s(`<c r="` + ref + `" t="inlineStr"><is><t`)
 				if first, last := c.Text[0], c.Text[len(c.Text)-1]; isSpace(first) || isSpace(last) {
-					b.s(` xml:space="preserve"`)
+					open(`" t="inlineStr"><is><t xml:space="preserve">`)
+				} else {
+					open(`" t="inlineStr"><is><t>`)
 				}
-				b.s(`>`)
 				b.text(c.Text)
-				b.s(`</t></is></c>`)
+				b.buf = append(b.buf, `</t></is></c>`...)
 			}
 		}
-		b.s(`</row>`)
+		b.buf = append(b.buf, `</row>`...)
+		if len(b.buf) >= 1<<16 {
+			b.flush()
+		}
 	}
 	b.s(`</sheetData></worksheet>`)
 }
