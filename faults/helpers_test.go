@@ -134,13 +134,14 @@ type exchange struct {
 	Acked  bool   // some delivery was answered 200
 	Status []int
 	Err    error
+	Plain  []byte // the callback's plaintext, for redelivery
 }
 
 // chat sends text as user through the simulator (with WeCom's redeliveries)
 // and records the outcome.
 func chat(ctx context.Context, sim *wecomsim.Server, user, text string) exchange {
 	res, err := sim.As(user).SendText(ctx, text)
-	ex := exchange{User: user, Text: text, Status: res.Statuses, Err: err}
+	ex := exchange{User: user, Text: text, Status: res.Statuses, Err: err, Plain: res.Plaintext}
 	for _, s := range res.Statuses {
 		if s == http.StatusOK {
 			ex.Acked = true

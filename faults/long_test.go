@@ -12,3 +12,11 @@ import (
 func TestFaultKillMidLetter(t *testing.T) {
 	killMidLetter(t, killOpts{N: 10000, Timeout: 10 * time.Minute})
 }
+
+func TestFaultRedisOutage(t *testing.T) {
+	outage(t, outageOpts{Target: "redis", Users: 40, Outage: 60 * time.Second, Every: 4 * time.Second, Timeout: 10 * time.Minute})
+}
+
+func TestFaultPostgresRestart(t *testing.T) {
+	outage(t, outageOpts{Target: "postgres", Users: 40, Outage: 10 * time.Second, Every: 4 * time.Second, Timeout: 10 * time.Minute})
+}

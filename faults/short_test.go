@@ -11,3 +11,11 @@ import (
 func TestKillMidLetterShort(t *testing.T) {
 	killMidLetter(t, killOpts{N: 1200, FastLease: true, Timeout: 3 * time.Minute})
 }
+
+func TestRedisOutageShort(t *testing.T) {
+	outage(t, outageOpts{Target: "redis", Users: 15, Outage: 8 * time.Second, Every: 2500 * time.Millisecond, Timeout: 3 * time.Minute})
+}
+
+func TestPostgresOutageShort(t *testing.T) {
+	outage(t, outageOpts{Target: "postgres", Users: 15, Outage: 6 * time.Second, Every: 2500 * time.Millisecond, Timeout: 3 * time.Minute})
+}
