@@ -164,27 +164,30 @@ func (s *Server) hazards(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	township, status, grade := q.Get("t"), q.Get("status"), q.Get("grade")
 	search := strings.TrimSpace(q.Get("q"))
-	opt := s.reportOptions()
-	if township != "" {
-		opt.Townships = []string{township}
+	if status != "" && !slices.Contains(report.HazardStatuses, status) {
+		s.fail(w, r, safetybot.Errorf(safetybot.EINVALID, "隐患状态“%s”不正确", status))
+		return
 	}
-	var statuses []string
-	if status != "" {
-		statuses = []string{status}
-	}
-	rep, err := report.Hazards(r.Context(), s.d.Store, opt, statuses...)
+	rep, err := s.summary(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	townships, err := s.d.Store.ListTownships(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
+	var townships []string
+	for _, l := range rep.Townships {
+		townships = append(townships, l.Township)
+	}
+	if township != "" && !slices.Contains(townships, township) {
+		s.fail(w, r, safetybot.Errorf(safetybot.ENOTFOUND, "没有名为“%s”的镇街", township))
 		return
 	}
-	var list []report.HazardLine
+	var scope, list []report.HazardLine
 	for _, h := range rep.Hazards {
-		if grade != "" && h.Grade != grade {
+		if township != "" && h.Township != township {
+			continue
+		}
+		scope = append(scope, h)
+		if grade != "" && h.Grade != grade || status != "" && !h.MatchStatus([]string{status}) {
 			continue
 		}
 		if search != "" && !strings.Contains(h.Enterprise, search) && !strings.Contains(h.Description, search) &&
@@ -194,10 +197,9 @@ func (s *Server) hazards(w http.ResponseWriter, r *http.Request) {
 		list = append(list, h)
 	}
 	page, p := paginate(r, list)
-	total, _ := rep.Row(report.CityLabel, report.AllGrades)
 	s.render(w, r, http.StatusOK, "hazards", view{Title: "隐患台账", Nav: "hazards", Data: map[string]any{
 		"Township": township, "Status": status, "Grade": grade, "Q": search, "Rows": page, "Pager": p,
-		"Townships": townships, "Statuses": report.HazardStatuses, "Grades": report.Grades, "Total": total, "Today": rep.Period.Today}})
+		"Townships": townships, "Statuses": report.HazardStatuses, "Grades": report.Grades, "Total": report.CountHazards(scope), "Today": rep.Period.Today}})
 }
 
 // event is one step of a hazard's history for the page.

@@ -79,7 +79,7 @@ func Campaign(ctx context.Context, s *store.Store, opt CampaignOptions) (*Campai
 	}
 	var events []store.ReportHazardEvent
 	var types map[string]string
-	sn, err := load(ctx, s, opt.Options, func(ctx context.Context, hazards []store.ReportHazard) error {
+	sn, err := load(ctx, s, opt.Options, false, func(ctx context.Context, hazards []store.ReportHazard) error {
 		var ids []int64
 		var shas []string
 		for _, h := range hazards {

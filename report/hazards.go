@@ -49,7 +49,7 @@ func Hazards(ctx context.Context, s *store.Store, opt Options, statuses ...strin
 			return nil, invalid("隐患状态“%s”不正确（可选：%s）", st, strings.Join(HazardStatuses, "、"))
 		}
 	}
-	sn, err := load(ctx, s, opt)
+	sn, err := load(ctx, s, opt, true)
 	if err != nil {
 		return nil, err
 	}

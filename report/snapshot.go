@@ -218,8 +218,10 @@ func invalid(format string, args ...any) error {
 
 // load reads everything in one snapshot and derives the per-enterprise,
 // per-hazard and per-leader lines.
-// more, when given, runs inside the same snapshot after the hazards are read.
-func load(ctx context.Context, s *store.Store, opt Options, more ...func(ctx context.Context, hazards []store.ReportHazard) error) (*snapshot, error) {
+// hazardsOnly, for the hazard ledger, skips what only the summary needs
+// (letters, self-inspections, inspections, leaders). more, when given, runs
+// inside the same snapshot after the hazards are read.
+func load(ctx context.Context, s *store.Store, opt Options, hazardsOnly bool, more ...func(ctx context.Context, hazards []store.ReportHazard) error) (*snapshot, error) {
 	sn := &snapshot{loc: opt.Location}
 	if sn.loc == nil {
 		sn.loc = shanghai()
@@ -255,29 +257,31 @@ func load(ctx context.Context, s *store.Store, opt Options, more ...func(ctx con
 		if ents, err = s.ReportEnterprises(ctx); err != nil {
 			return err
 		}
-		if principals, err = s.ReportPrincipals(ctx); err != nil {
-			return err
-		}
-		if letters, err = s.ReportLetters(ctx); err != nil {
-			return err
-		}
-		if recipients, err = s.ReportLetterRecipients(ctx); err != nil {
-			return err
-		}
-		if submissions, err = s.ReportSubmissions(ctx); err != nil {
-			return err
-		}
 		if hazards, err = s.ReportHazards(ctx); err != nil {
 			return err
 		}
 		if events, err = s.ReportStatusEvents(ctx, ClosureSuspended, ClosureShutDown); err != nil {
 			return err
 		}
-		if inspections, err = s.ReportInspections(ctx); err != nil {
-			return err
-		}
-		if leaders, err = s.ReportLeaders(ctx); err != nil {
-			return err
+		if !hazardsOnly {
+			if principals, err = s.ReportPrincipals(ctx); err != nil {
+				return err
+			}
+			if letters, err = s.ReportLetters(ctx); err != nil {
+				return err
+			}
+			if recipients, err = s.ReportLetterRecipients(ctx); err != nil {
+				return err
+			}
+			if submissions, err = s.ReportSubmissions(ctx); err != nil {
+				return err
+			}
+			if inspections, err = s.ReportInspections(ctx); err != nil {
+				return err
+			}
+			if leaders, err = s.ReportLeaders(ctx); err != nil {
+				return err
+			}
 		}
 		for _, f := range more {
 			if err := f(ctx, hazards); err != nil {

@@ -140,6 +140,16 @@ func (c *HazardCounts) add(h HazardLine) {
 	}
 }
 
+// CountHazards returns the figures of a list of hazards.
+func CountHazards(hs []HazardLine) HazardCounts {
+	var c HazardCounts
+	for _, h := range hs {
+		c.add(h)
+	}
+	c.rates()
+	return c
+}
+
 func (c *HazardCounts) rates() {
 	c.Rate = Rate(c.Rectified, c.Found)
 	c.OnTimeRate = Rate(c.OnTime, c.Due)
@@ -150,7 +160,7 @@ const CityLabel = "全市合计"
 
 // Summary computes the summary report from one consistent snapshot.
 func Summary(ctx context.Context, s *store.Store, opt Options) (*SummaryReport, error) {
-	sn, err := load(ctx, s, opt)
+	sn, err := load(ctx, s, opt, false)
 	if err != nil {
 		return nil, err
 	}
