@@ -250,6 +250,54 @@ type run struct {
 	plan      ReminderPlan
 	notBefore time.Time
 	officials []store.Official
+
+	// Scans that several kinds share, made once per run.
+	unsigned []store.UnsignedLetterRow
+	missing  map[string][]store.SelfCheckRow
+	overdue  []store.HazardDueRow
+}
+
+// unsignedLetters is the scan of unsigned letters sent before today.
+func (u *run) unsignedLetters(ctx context.Context) ([]store.UnsignedLetterRow, error) {
+	if u.unsigned == nil {
+		rows, err := u.r.d.Store.UnsignedLetters(ctx, u.day)
+		if err != nil {
+			return nil, err
+		}
+		u.unsigned = append([]store.UnsignedLetterRow{}, rows...)
+	}
+	return u.unsigned, nil
+}
+
+// missingSelfChecks is the scan of enterprises without a signed
+// self-inspection for a period from..to.
+func (u *run) missingSelfChecks(ctx context.Context, from, to string) ([]store.SelfCheckRow, error) {
+	key := from + ".." + to
+	if rows, ok := u.missing[key]; ok {
+		return rows, nil
+	}
+	rows, err := u.r.d.Store.MissingSelfChecks(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	if u.missing == nil {
+		u.missing = map[string][]store.SelfCheckRow{}
+	}
+	u.missing[key] = rows
+	return rows, nil
+}
+
+// overdueByTownship is the scan of overdue hazards per township, long enough
+// for the townships' lists and the digest.
+func (u *run) overdueByTownship(ctx context.Context) ([]store.HazardDueRow, error) {
+	if u.overdue == nil {
+		rows, err := u.r.d.Store.HazardsOverdueByTownship(ctx, u.today, max(u.plan.TownshipListMax, u.plan.DigestTop))
+		if err != nil {
+			return nil, err
+		}
+		u.overdue = append([]store.HazardDueRow{}, rows...)
+	}
+	return u.overdue, nil
 }
 
 // Run sends the reminders of kinds (every kind when none is given) due on

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -18,9 +19,16 @@ import (
 // letterPrincipals: each working day from the day after sending until the
 // deadline, a card to every principal with an unsigned letter.
 func letterPrincipals(ctx context.Context, u *run) ([]store.Reminder, error) {
-	rows, err := u.r.d.Store.UnsignedForPrincipals(ctx, u.day, u.today)
+	all, err := u.unsignedLetters(ctx)
 	if err != nil {
 		return nil, err
+	}
+	// Letters whose deadline is today or later, or unset.
+	var rows []store.UnsignedLetterRow
+	for _, r := range all {
+		if r.Deadline == nil || *r.Deadline == "" || *r.Deadline >= u.today {
+			rows = append(rows, r)
+		}
 	}
 	var out []store.Reminder
 	for _, user := range groupBy(rows, func(r store.UnsignedLetterRow) string { return r.UserID }) {
@@ -60,10 +68,29 @@ func orFar(day string) string {
 // morning, the township officials get one list of their unsigned enterprises.
 func letterTownships(ctx context.Context, u *run) ([]store.Reminder, error) {
 	from := max(u.plan.LetterTownshipFromDay, 1)
-	rows, err := u.r.d.Store.UnsignedForTownships(ctx, u.day.AddDate(0, 0, -(from-1)))
-	if err != nil || len(rows) == 0 {
+	all, err := u.unsignedLetters(ctx)
+	if err != nil {
 		return nil, err
 	}
+	sentBefore := u.day.AddDate(0, 0, -(from - 1))
+	var rows []store.UnsignedLetterRow
+	for _, r := range all {
+		if r.SentAt.Before(sentBefore) {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	slices.SortStableFunc(rows, func(a, b store.UnsignedLetterRow) int {
+		if c := strings.Compare(a.Township, b.Township); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Enterprise, b.Enterprise); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.EnterpriseID, b.EnterpriseID)
+	})
 	officials, err := u.townshipOfficials(ctx)
 	if err != nil {
 		return nil, err
@@ -179,14 +206,14 @@ func selfCheckPrincipals(ctx context.Context, u *run) ([]store.Reminder, error) 
 		}
 	}
 	for _, m := range due.monthly {
-		rows, err := u.r.d.Store.MissingSelfChecks(ctx, m.period, m.period)
+		rows, err := u.missingSelfChecks(ctx, m.period, m.period)
 		if err != nil {
 			return nil, err
 		}
 		add(rows, m.period, m.due, false)
 	}
 	if due.deadline != "" {
-		rows, err := u.r.d.Store.MissingSelfChecks(ctx, "", due.deadline[:7])
+		rows, err := u.missingSelfChecks(ctx, "", due.deadline[:7])
 		if err != nil {
 			return nil, err
 		}
@@ -211,10 +238,11 @@ func selfCheckTownships(ctx context.Context, u *run) ([]store.Reminder, error) {
 	if due.deadline == "" {
 		return nil, nil
 	}
-	rows, err := u.r.d.Store.MissingSelfChecks(ctx, "", due.deadline[:7])
+	rows, err := u.missingSelfChecks(ctx, "", due.deadline[:7])
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
+	rows = slices.Clone(rows)
 	officials, err := u.townshipOfficials(ctx)
 	if err != nil {
 		return nil, err
@@ -301,9 +329,15 @@ func hazardsOverdue(ctx context.Context, u *run) ([]store.Reminder, error) {
 // hazardsOverdueTownship: township officials, each working day, their
 // township's overdue hazards (oldest first, the first TownshipListMax named).
 func hazardsOverdueTownship(ctx context.Context, u *run) ([]store.Reminder, error) {
-	rows, err := u.r.d.Store.HazardsOverdueByTownship(ctx, u.today, u.plan.TownshipListMax)
-	if err != nil || len(rows) == 0 {
+	all, err := u.overdueByTownship(ctx)
+	if err != nil || len(all) == 0 {
 		return nil, err
+	}
+	var rows []store.HazardDueRow
+	for _, r := range all {
+		if r.Rank <= u.plan.TownshipListMax {
+			rows = append(rows, r)
+		}
 	}
 	officials, err := u.townshipOfficials(ctx)
 	if err != nil {
@@ -465,7 +499,7 @@ func dailyDigest(ctx context.Context, u *run) ([]store.Reminder, error) {
 	if err != nil {
 		return nil, err
 	}
-	top, err := u.r.d.Store.HazardsOverdueByTownship(ctx, u.today, u.plan.DigestTop)
+	top, err := u.overdueByTownship(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -475,7 +509,7 @@ func dailyDigest(ctx context.Context, u *run) ([]store.Reminder, error) {
 			Submitted: f.SelfInspected, OpenGeneral: f.OpenGeneral, OpenMajor: f.OpenMajor, Overdue: f.Overdue}
 	}
 	for _, r := range top {
-		if d := byTown[r.Township]; d != nil {
+		if d := byTown[r.Township]; d != nil && r.Rank <= u.plan.DigestTop {
 			d.TopOverdue = append(d.TopOverdue, hazardRef(r))
 		}
 	}

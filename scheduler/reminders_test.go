@@ -721,3 +721,164 @@ func diffLines(got, want []string) string {
 	}
 	return b.String()
 }
+
+// advance applies the scenario's facts of every day before until.
+func (w *rmWorld) advance(from, until string) {
+	for d := from; d < until; d = rmAdd(d, 1) {
+		w.events(d)
+	}
+}
+
+// rmPayload is a reminder's message body as WeCom gets it.
+type rmPayload struct {
+	MsgType      string `json:"msgtype"`
+	TemplateCard struct {
+		MainTitle struct {
+			Title string `json:"title"`
+		} `json:"main_title"`
+		SubTitleText string `json:"sub_title_text"`
+		CardAction   struct {
+			URL string `json:"url"`
+		} `json:"card_action"`
+		ButtonList []struct {
+			Text string `json:"text"`
+			Key  string `json:"key"`
+		} `json:"button_list"`
+	} `json:"template_card"`
+	Text struct {
+		Content string `json:"content"`
+	} `json:"text"`
+}
+
+// sent returns the reminder of kind to target on day from the outbox.
+func (w *rmWorld) sent(kind, d, target string) rmPayload {
+	w.t.Helper()
+	rows, err := w.st.ListOutbox(context.Background(), target)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.Batch == store.ReminderKey(kind, d, target) {
+			var p rmPayload
+			if err := json.Unmarshal([]byte(r.Payload), &p); err != nil {
+				w.t.Fatal(err)
+			}
+			return p
+		}
+	}
+	w.t.Fatalf("no %s reminder to %s on %s", kind, target, d)
+	return rmPayload{}
+}
+
+// TestReminderContents checks what the reminders say and which button they
+// carry, on chosen days of the scenario.
+func TestReminderContents(t *testing.T) {
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			w := newRmWorld(t, dialect)
+			r := w.reminders(w.replica("x"))
+			run := func(d string, kinds ...string) scheduler.Result {
+				t.Helper()
+				w.clock.set(rmAt(d, "09:40"))
+				res, err := r.Run(context.Background(), rmAt(d, "09:40"), kinds...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			key := func(p rmPayload) string {
+				if len(p.TemplateCard.ButtonList) != 1 {
+					t.Fatalf("card %+v has no single button", p.TemplateCard)
+				}
+				return p.TemplateCard.ButtonList[0].Key
+			}
+
+			run("2026-07-02", scheduler.KindLetterUnsigned)
+			letter := w.sent(scheduler.KindLetterUnsigned, "2026-07-02", "li")
+			if key(letter) != fmt.Sprintf("sign:%d", w.letter) || letter.TemplateCard.MainTitle.Title != "公开信还没签收" ||
+				letter.TemplateCard.CardAction.URL != fmt.Sprintf("https://bot.example/letters/%d", w.letter) ||
+				!strings.Contains(letter.TemplateCard.SubTitleText, "青石建材厂") {
+				t.Fatalf("letter reminder %+v", letter.TemplateCard)
+			}
+			if wang := w.sent(scheduler.KindLetterUnsigned, "2026-07-02", "wang"); !strings.Contains(wang.TemplateCard.SubTitleText, "青石小吃店、青石旅馆") {
+				t.Fatalf("one card names both of wang's enterprises: %q", wang.TemplateCard.SubTitleText)
+			}
+
+			w.advance("2026-07-02", "2026-07-13")
+			run("2026-07-13", scheduler.KindHazardDue)
+			due := w.sent(scheduler.KindHazardDue, "2026-07-13", "wang")
+			if key(due) != fmt.Sprintf("rectify:%d", w.haz["H1"]) || !strings.Contains(due.TemplateCard.SubTitleText, fmt.Sprintf("编号%d", w.haz["H1"])) ||
+				!strings.Contains(due.TemplateCard.SubTitleText, "期限7月17日") {
+				t.Fatalf("hazard reminder %+v", due.TemplateCard)
+			}
+
+			w.advance("2026-07-13", "2026-07-21")
+			run("2026-07-21", scheduler.KindDailyDigest, scheduler.KindHazardOverdue, scheduler.KindLetterTownship)
+			digest := w.sent(scheduler.KindDailyDigest, "2026-07-21", "qs2").Text.Content
+			for _, want := range []string{"青石镇", "公开信签收：2/4", "本月自查：1/4", "一般 1 条，重大 1 条", "逾期隐患：1 条", fmt.Sprintf("编号%d", w.haz["H1"]), "逾期4天"} {
+				if !strings.Contains(digest, want) {
+					t.Fatalf("digest %q does not say %q", digest, want)
+				}
+			}
+			over := w.sent(scheduler.KindHazardOverdue, "2026-07-21", "wang")
+			if over.TemplateCard.MainTitle.Title != "隐患整改已逾期" || key(over) != fmt.Sprintf("rectify:%d", w.haz["H1"]) {
+				t.Fatalf("overdue reminder %+v", over.TemplateCard)
+			}
+			list := w.sent(scheduler.KindLetterTownship, "2026-07-21", "bs1").Text.Content
+			if !strings.Contains(list, "白沙印染厂（刘洋") || strings.Contains(list, "白沙诊所") || strings.Contains(list, "白沙老厂") {
+				t.Fatalf("township list %q: want only the unsigned active enterprise", list)
+			}
+
+			w.advance("2026-07-21", "2026-07-27")
+			run("2026-07-27", scheduler.KindSelfCheckDue, scheduler.KindHazardMajorOverdue)
+			sc := w.sent(scheduler.KindSelfCheckDue, "2026-07-27", "wang")
+			if key(sc) != fmt.Sprintf("selfcheck:start:%d", w.ents["E2"]) || !strings.Contains(sc.TemplateCard.SubTitleText, "7月30日") {
+				t.Fatalf("self-inspection reminder %+v", sc.TemplateCard)
+			}
+			major := w.sent(scheduler.KindHazardMajorOverdue, "2026-07-27", "qs2").Text.Content
+			if !strings.Contains(major, "您跟踪") || !strings.Contains(major, fmt.Sprintf("编号%d", w.haz["H2"])) || !strings.Contains(major, "青石化工［青石镇］") {
+				t.Fatalf("major escalation %q", major)
+			}
+
+			// A kind switched off in the campaign's settings is not sent.
+			w.exec(`UPDATE campaigns SET settings = ?`, `{"self_inspection_deadline": "2026-08-10", "reminders": {"daily-digest": false}}`)
+			if res := run("2026-07-28", scheduler.KindDailyDigest, scheduler.KindHazardOverdue); res[scheduler.KindDailyDigest] != 0 || res[scheduler.KindHazardOverdue] == 0 {
+				t.Fatalf("with the digest off: %v", res)
+			}
+		})
+	}
+}
+
+// TestReminderPlanTimes moves a job with the campaign's reminder plan and
+// refuses a malformed time.
+func TestReminderPlanTimes(t *testing.T) {
+	w := newRmWorld(t, "sqlite")
+	w.exec(`UPDATE campaigns SET settings = ?`, `{"reminder_plan": {"times": {"daily-digest": "08:47"}}}`)
+	s := w.replica("t")
+	w.clock.set(rmAt("2026-07-02", "08:50"))
+	ran, err := s.RunDue(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slots []string
+	for _, r := range ran {
+		slots = append(slots, r.Key)
+	}
+	if !slices.Contains(slots, "2026-07-02T08:47") {
+		t.Fatalf("ran %v, want the digest at 08:47", slots)
+	}
+	if _, err := w.st.ListOutbox(context.Background(), "qs1"); err != nil {
+		t.Fatal(err)
+	}
+	w.sent(scheduler.KindDailyDigest, "2026-07-02", "qs1")
+
+	w.exec(`UPDATE campaigns SET settings = ?`, `{"reminder_plan": {"times": {"daily-digest": "25:00"}}}`)
+	s2, err := scheduler.New(scheduler.Config{Store: w.st, Location: shanghai})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.reminders(s2).Register(context.Background(), s2); err == nil || !strings.Contains(err.Error(), "HH:MM") {
+		t.Fatalf("a bad time registered: %v", err)
+	}
+}

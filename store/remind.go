@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"safetybot"
@@ -22,6 +23,42 @@ var (
 	sqlActionable = sqlList(safetybot.HazardPending, safetybot.HazardRectifying, safetybot.HazardSuspended)
 	sqlOpen       = sqlList(safetybot.HazardPending, safetybot.HazardRectifying, safetybot.HazardReview, safetybot.HazardSuspended)
 )
+
+// Explain is the plan of one scan, run with EXPLAIN (ANALYZE, BUFFERS).
+type Explain struct {
+	Name string
+	Plan string
+}
+
+// Explains collects the plans of the scans run with a context from WithExplain.
+type Explains struct {
+	mu    sync.Mutex
+	Plans []Explain
+}
+
+type explainKey struct{}
+
+// WithExplain returns a context under which every reminder scan on Postgres
+// is first run with EXPLAIN (ANALYZE, BUFFERS), its plan kept in the
+// returned Explains (the benchmark shows them). The scan then runs as usual.
+func WithExplain(ctx context.Context) (context.Context, *Explains) {
+	ex := &Explains{}
+	return context.WithValue(ctx, explainKey{}, ex), ex
+}
+
+// scan runs one reminder scan, explained when the context asks for it.
+func (s *Store) scan(ctx context.Context, name string, dest any, q string, args ...any) error {
+	if ex, ok := ctx.Value(explainKey{}).(*Explains); ok && s.dialect == "postgres" {
+		var plan []string
+		if err := s.sel(ctx, &plan, `EXPLAIN (ANALYZE, BUFFERS) `+q, args...); err != nil {
+			return fmt.Errorf("explain %s: %w", name, err)
+		}
+		ex.mu.Lock()
+		ex.Plans = append(ex.Plans, Explain{Name: name, Plan: strings.Join(plan, "\n")})
+		ex.mu.Unlock()
+	}
+	return s.sel(ctx, dest, q, args...)
+}
 
 // Reminder is one reminder to send: its key in the reminder ledger (kind,
 // target, day) and the message body. The target is the recipient's userid.
@@ -141,7 +178,7 @@ type Official struct {
 // ActiveOfficials returns every active official, by userid.
 func (s *Store) ActiveOfficials(ctx context.Context) ([]Official, error) {
 	var out []Official
-	err := s.sel(ctx, &out, `SELECT userid, name, role, township, department, leader FROM people
+	err := s.scan(ctx, "officials", &out, `SELECT userid, name, role, township, department, leader FROM people
 		WHERE active = TRUE AND role IN ('township', 'department', 'office') ORDER BY userid`)
 	return out, err
 }
@@ -202,21 +239,13 @@ const unsignedLetterSelect = `SELECT r.userid, l.id AS letter_id, l.title, l.dea
 	LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
 	WHERE sg.id IS NULL AND e.active = TRUE AND p.active = TRUE`
 
-// UnsignedForPrincipals returns the unsigned (letter, enterprise) pairs of
-// letters sent before sentBefore (the start of today) whose deadline is
-// today or later, or unset: the principals' daily reminder.
-func (s *Store) UnsignedForPrincipals(ctx context.Context, sentBefore time.Time, today string) ([]UnsignedLetterRow, error) {
+// UnsignedLetters returns the unsigned (letter, enterprise) pairs of the
+// letters sent before sentBefore (the start of today), by recipient: the
+// principals' daily reminder and the townships' lists both come from it.
+func (s *Store) UnsignedLetters(ctx context.Context, sentBefore time.Time) ([]UnsignedLetterRow, error) {
 	var out []UnsignedLetterRow
-	err := s.sel(ctx, &out, unsignedLetterSelect+` AND l.created_at < ? AND (l.deadline IS NULL OR l.deadline = '' OR l.deadline >= ?)
-		ORDER BY r.userid, l.id, e.name, e.id`, sentBefore.UTC(), today)
-	return out, err
-}
-
-// UnsignedForTownships returns the unsigned (letter, enterprise) pairs of
-// letters sent before sentBefore, by township: the township officials' list.
-func (s *Store) UnsignedForTownships(ctx context.Context, sentBefore time.Time) ([]UnsignedLetterRow, error) {
-	var out []UnsignedLetterRow
-	err := s.sel(ctx, &out, unsignedLetterSelect+` AND l.created_at < ? ORDER BY e.township, e.name, e.id, l.id`, sentBefore.UTC())
+	err := s.scan(ctx, "letters-unsigned", &out, unsignedLetterSelect+` AND l.created_at < ?
+		ORDER BY r.userid, l.id, e.name, e.id`, sentBefore.UTC())
 	return out, err
 }
 
@@ -232,7 +261,7 @@ type TownshipCount struct {
 // the office's digest. Townships with nothing unsigned are left out.
 func (s *Store) UnsignedPastDeadline(ctx context.Context, today string) ([]TownshipCount, error) {
 	var out []TownshipCount
-	err := s.sel(ctx, &out, `SELECT e.township, COUNT(DISTINCT CASE WHEN sg.id IS NULL THEN e.id END) AS n, COUNT(DISTINCT e.id) AS total
+	err := s.scan(ctx, "letter-overdue-office", &out, `SELECT e.township, COUNT(DISTINCT CASE WHEN sg.id IS NULL THEN e.id END) AS n, COUNT(DISTINCT e.id) AS total
 		FROM letters l
 		JOIN letter_recipients r ON r.letter_id = l.id
 		JOIN enterprises e ON e.id = r.enterprise_id
@@ -261,7 +290,7 @@ type SelfCheckRow struct {
 // about every month up to its own.
 func (s *Store) MissingSelfChecks(ctx context.Context, from, to string) ([]SelfCheckRow, error) {
 	var out []SelfCheckRow
-	err := s.sel(ctx, &out, `SELECT COALESCE(p.userid, '') AS userid, COALESCE(p.name, '') AS principal, e.id AS enterprise_id,
+	err := s.scan(ctx, "selfcheck-missing", &out, `SELECT COALESCE(p.userid, '') AS userid, COALESCE(p.name, '') AS principal, e.id AS enterprise_id,
 			e.name AS enterprise, e.township, CASE WHEN e.phone <> '' THEN e.phone ELSE COALESCE(p.phone, '') END AS phone
 		FROM enterprises e
 		LEFT JOIN contacts c ON c.enterprise_id = e.id AND c.role = 'principal'
@@ -316,7 +345,7 @@ func (s *Store) HazardsDueIn(ctx context.Context, ranges []DateRange) ([]HazardD
 		args = append(args, r.From, r.To)
 	}
 	var out []HazardDueRow
-	err := s.sel(ctx, &out, hazardPrincipalSelect+` AND (`+strings.Join(conds, ` OR `)+`)
+	err := s.scan(ctx, "hazard-due", &out, hazardPrincipalSelect+` AND (`+strings.Join(conds, ` OR `)+`)
 		ORDER BY p.userid, h.deadline, h.id`, args...)
 	return out, err
 }
@@ -325,7 +354,7 @@ func (s *Store) HazardsDueIn(ctx context.Context, ranges []DateRange) ([]HazardD
 // work on whose deadline is before today.
 func (s *Store) HazardsOverdueForPrincipals(ctx context.Context, today string) ([]HazardDueRow, error) {
 	var out []HazardDueRow
-	err := s.sel(ctx, &out, hazardPrincipalSelect+` AND h.deadline < ? ORDER BY p.userid, h.deadline, h.id`, today)
+	err := s.scan(ctx, "hazard-overdue", &out, hazardPrincipalSelect+` AND h.deadline < ? ORDER BY p.userid, h.deadline, h.id`, today)
 	return out, err
 }
 
@@ -334,7 +363,7 @@ func (s *Store) HazardsOverdueForPrincipals(ctx context.Context, today string) (
 // its township's total.
 func (s *Store) HazardsOverdueByTownship(ctx context.Context, today string, perTownship int) ([]HazardDueRow, error) {
 	var out []HazardDueRow
-	err := s.sel(ctx, &out, `SELECT '' AS userid, hazard_id, enterprise_id, enterprise, township, department, description, grade, status,
+	err := s.scan(ctx, "hazard-overdue-township", &out, `SELECT '' AS userid, hazard_id, enterprise_id, enterprise, township, department, description, grade, status,
 			deadline, tracker, rn, total, NULL AS since
 		FROM (SELECT h.id AS hazard_id, h.enterprise_id, e.name AS enterprise, e.township, e.department, h.description, h.grade,
 				h.status, h.deadline, h.tracker,
@@ -351,7 +380,7 @@ func (s *Store) HazardsOverdueByTownship(ctx context.Context, today string, perT
 // escalation to trackers and supervising departments.
 func (s *Store) MajorHazardsOverdue(ctx context.Context, today string) ([]HazardDueRow, error) {
 	var out []HazardDueRow
-	err := s.sel(ctx, &out, `SELECT '' AS userid, h.id AS hazard_id, h.enterprise_id, e.name AS enterprise, e.township, e.department,
+	err := s.scan(ctx, "hazard-major-overdue", &out, `SELECT '' AS userid, h.id AS hazard_id, h.enterprise_id, e.name AS enterprise, e.township, e.department,
 			h.description, h.grade, h.status, h.deadline, h.tracker, 0 AS rn, 0 AS total, NULL AS since
 		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
 		WHERE e.active = TRUE AND h.status IN `+sqlActionable+` AND h.deadline < ? AND h.grade = ?
@@ -364,17 +393,17 @@ func (s *Store) MajorHazardsOverdue(ctx context.Context, today string) ([]Hazard
 func (s *Store) PendingReviews(ctx context.Context, before time.Time) ([]HazardDueRow, error) {
 	var rows []struct {
 		HazardDueRow
-		At time.Time `db:"submitted_at"`
+		EventID int64     `db:"ev_id"`
+		At      time.Time `db:"submitted_at"`
 	}
-	err := s.sel(ctx, &rows, `SELECT '' AS userid, h.id AS hazard_id, h.enterprise_id, e.name AS enterprise, e.township, e.department,
-			h.description, h.grade, h.status, COALESCE(h.deadline, '') AS deadline, h.tracker, 0 AS rn, 0 AS total, NULL AS since,
-			ev.at AS submitted_at
-		FROM hazards h
-		JOIN enterprises e ON e.id = h.enterprise_id
-		JOIN hazard_events ev ON ev.id = (SELECT MAX(x.id) FROM hazard_events x
-			WHERE x.hazard_id = h.id AND x.to_status = h.status AND x.from_status <> x.to_status)
-		WHERE e.active = TRUE AND h.status = ? AND ev.at < ?
-		ORDER BY ev.at, h.id`, string(safetybot.HazardReview), before.UTC())
+	err := s.scan(ctx, "review-pending", &rows, `SELECT r.*, ev.at AS submitted_at FROM (SELECT '' AS userid, h.id AS hazard_id,
+			h.enterprise_id, e.name AS enterprise, e.township, e.department, h.description, h.grade, h.status,
+			COALESCE(h.deadline, '') AS deadline, h.tracker, 0 AS rn, 0 AS total, NULL AS since,
+			(SELECT MAX(x.id) FROM hazard_events x WHERE x.hazard_id = h.id AND x.to_status = h.status AND x.from_status <> x.to_status) AS ev_id
+		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
+		WHERE e.active = TRUE AND h.status = ?) r
+		JOIN hazard_events ev ON ev.id = r.ev_id
+		WHERE ev.at < ? ORDER BY ev.at, r.hazard_id`, string(safetybot.HazardReview), before.UTC())
 	out := make([]HazardDueRow, len(rows))
 	for i, r := range rows {
 		out[i] = r.HazardDueRow
@@ -395,7 +424,7 @@ type LeaderCount struct {
 // `from` to `to` (YYYY-MM-DD, inclusive).
 func (s *Store) LedInspectionCounts(ctx context.Context, from, to string) ([]LeaderCount, error) {
 	var out []LeaderCount
-	err := s.sel(ctx, &out, `SELECT p.userid, p.name, p.role, p.township, p.department, p.leader,
+	err := s.scan(ctx, "led-inspections", &out, `SELECT p.userid, p.name, p.role, p.township, p.department, p.leader,
 			(SELECT COUNT(*) FROM inspections i WHERE i.inspector = p.userid AND i.led = TRUE
 				AND i.inspected_on >= ? AND i.inspected_on <= ?) AS led
 		FROM people p WHERE p.active = TRUE AND p.leader = TRUE AND p.role IN ('township', 'department')
@@ -419,7 +448,7 @@ type DigestFigures struct {
 // and self-inspection counts follow the compliance queries' definitions.
 func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigures, error) {
 	var ents []DigestFigures
-	if err := s.sel(ctx, &ents, `SELECT e.township, COUNT(*) AS enterprises,
+	if err := s.scan(ctx, "digest-enterprises", &ents, `SELECT e.township, COUNT(*) AS enterprises,
 			COALESCE(SUM(CASE WHEN a.enterprise_id IS NOT NULL AND u.enterprise_id IS NULL THEN 1 ELSE 0 END), 0) AS signed,
 			COALESCE(SUM(CASE WHEN sb.enterprise_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS self_inspected,
 			0 AS open_general, 0 AS open_major, 0 AS overdue
@@ -433,7 +462,7 @@ func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigur
 		return nil, err
 	}
 	var hz []DigestFigures
-	if err := s.sel(ctx, &hz, `SELECT e.township, 0 AS enterprises, 0 AS signed, 0 AS self_inspected,
+	if err := s.scan(ctx, "digest-hazards", &hz, `SELECT e.township, 0 AS enterprises, 0 AS signed, 0 AS self_inspected,
 			COALESCE(SUM(CASE WHEN h.grade = ? THEN 0 ELSE 1 END), 0) AS open_general,
 			COALESCE(SUM(CASE WHEN h.grade = ? THEN 1 ELSE 0 END), 0) AS open_major,
 			COALESCE(SUM(CASE WHEN h.deadline < ? THEN 1 ELSE 0 END), 0) AS overdue
