@@ -147,10 +147,16 @@ func chat(ctx context.Context, sim *wecomsim.Server, user, text string) exchange
 			ex.Acked = true
 		}
 	}
-	if in, perr := wecom.ParseMessage(res.Plaintext); perr == nil {
-		ex.Key = in.DedupeKey()
-	}
+	ex.Key = keyOf(res.Plaintext)
 	return ex
+}
+
+// keyOf returns the inbox dedupe key of a callback plaintext.
+func keyOf(plain []byte) string {
+	if in, err := wecom.ParseMessage(plain); err == nil {
+		return in.DedupeKey()
+	}
+	return ""
 }
 
 // ledger collects exchanges from concurrent users.
@@ -184,9 +190,10 @@ func textOf(d wecomsim.Delivered) string {
 }
 
 // checkExchanges verifies that no acknowledged callback was lost and that
-// every processed text message got exactly one answer: each acknowledged
-// callback is in the inbox and processed, and per user the simulator
-// delivered as many text answers as the inbox holds processed text messages.
+// every processed text message or card click got exactly one answer: each
+// acknowledged callback is in the inbox and processed, and per user the
+// simulator delivered as many text answers as the inbox holds processed text
+// messages and card clicks.
 // It returns counts for the report.
 func checkExchanges(t testing.TB, ctx context.Context, c *cluster.Cluster, exs []exchange) (acked, refused, lost, answers, missing, extra int) {
 	t.Helper()
@@ -217,7 +224,8 @@ func checkExchanges(t testing.TB, ctx context.Context, c *cluster.Cluster, exs [
 	for _, u := range names {
 		var processed int
 		err := c.Store.DB().GetContext(ctx, &processed, c.Store.DB().Rebind(
-			`SELECT COUNT(*) FROM inbox WHERE from_user = ? AND kind = 'text' AND processed_at IS NOT NULL`), u)
+			`SELECT COUNT(*) FROM inbox WHERE from_user = ? AND processed_at IS NOT NULL
+			   AND (kind = 'text' OR raw LIKE '%template_card_event%')`), u)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,8 @@ package faults
 import (
 	"testing"
 	"time"
+
+	"safetybot/wecomsim"
 )
 
 // The short versions of the fault tests run in `make test`; `make faults`
@@ -18,4 +20,11 @@ func TestRedisOutageShort(t *testing.T) {
 
 func TestPostgresOutageShort(t *testing.T) {
 	outage(t, outageOpts{Target: "postgres", Users: 15, Outage: 6 * time.Second, Every: 2500 * time.Millisecond, Timeout: 3 * time.Minute})
+}
+
+func TestAPIFaultsShort(t *testing.T) {
+	apiFaults(t, apiFaultOpts{Principals: 1200, Chatters: 20, Expiries: 3, Timeout: 3 * time.Minute,
+		FirstHits:    []wecomsim.Fault{fault500After, faultDropAfter},
+		LetterFaults: []wecomsim.Fault{faultBusy, fault502, faultDrop, fault500After, faultDropAfter, fault503JSON, faultConc},
+		ChatFaults:   []wecomsim.Fault{faultBusy, fault502, faultDrop, fault503JSON, faultConc, faultSlow}})
 }
