@@ -246,27 +246,40 @@ func load(ctx context.Context, s *store.Store, opt Options, hazardsOnly bool, mo
 		inspections []store.ReportInspection
 		leaders     []store.ReportLeader
 	)
-	err := s.ReportSnapshot(ctx, func(ctx context.Context) error {
-		var err error
-		if campaigns, err = s.ReportCampaigns(ctx); err != nil {
-			return err
-		}
-		if townships, err = s.ReportTownships(ctx); err != nil {
-			return err
-		}
-		if ents, err = s.ReportEnterprises(ctx); err != nil {
-			return err
-		}
-		if hazards, err = s.ReportHazards(ctx); err != nil {
-			return err
-		}
-		if events, err = s.ReportStatusEvents(ctx, ClosureSuspended, ClosureShutDown); err != nil {
-			return err
-		}
-		if !hazardsOnly {
-			if principals, err = s.ReportPrincipals(ctx); err != nil {
+	// Three groups of reads of about equal weight run side by side on one snapshot.
+	reads := []func(ctx context.Context) error{
+		func(ctx context.Context) (err error) {
+			if campaigns, err = s.ReportCampaigns(ctx); err != nil {
 				return err
 			}
+			if townships, err = s.ReportTownships(ctx); err != nil {
+				return err
+			}
+			if ents, err = s.ReportEnterprises(ctx); err != nil {
+				return err
+			}
+			if !hazardsOnly {
+				principals, err = s.ReportPrincipals(ctx)
+			}
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			if hazards, err = s.ReportHazards(ctx); err != nil {
+				return err
+			}
+			if events, err = s.ReportStatusEvents(ctx, ClosureSuspended, ClosureShutDown); err != nil {
+				return err
+			}
+			for _, f := range more {
+				if err := f(ctx, hazards); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	if !hazardsOnly {
+		reads = append(reads, func(ctx context.Context) (err error) {
 			if letters, err = s.ReportLetters(ctx); err != nil {
 				return err
 			}
@@ -279,17 +292,11 @@ func load(ctx context.Context, s *store.Store, opt Options, hazardsOnly bool, mo
 			if inspections, err = s.ReportInspections(ctx); err != nil {
 				return err
 			}
-			if leaders, err = s.ReportLeaders(ctx); err != nil {
-				return err
-			}
-		}
-		for _, f := range more {
-			if err := f(ctx, hazards); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+			leaders, err = s.ReportLeaders(ctx)
+			return err
+		})
+	}
+	err := s.ReportParallel(ctx, reads...)
 	if err != nil {
 		return nil, err
 	}

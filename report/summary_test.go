@@ -654,5 +654,33 @@ func TestReportSnapshot(t *testing.T) {
 		if len(all) != 10 {
 			t.Errorf("after the snapshot: %d hazards, want 10", len(all))
 		}
+
+		// Parallel reads share one snapshot: a reader that starts after a
+		// commit still sees the data as of the start.
+		inserted := make(chan struct{})
+		var first, second int
+		err = s.ReportParallel(ctx,
+			func(ctx context.Context) error {
+				hs, err := s.ReportHazards(ctx)
+				first = len(hs)
+				if err == nil {
+					_, err = s.DB().ExecContext(context.Background(), `INSERT INTO hazards (enterprise_id, source, description, grade, status, found_at, found_by, updated_at)
+						SELECT id, '自查', '又一项', '一般', '待整改', now(), 'x', now() FROM enterprises LIMIT 1`)
+				}
+				close(inserted)
+				return err
+			},
+			func(ctx context.Context) error {
+				<-inserted
+				hs, err := s.ReportHazards(ctx)
+				second = len(hs)
+				return err
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first != 10 || second != 10 {
+			t.Errorf("parallel readers saw %d and %d hazards, want 10 and 10", first, second)
+		}
 	})
 }

@@ -140,15 +140,17 @@ func (b *bufWriter) text(s string) {
 	if len(s) > maxCellChars {
 		s = truncateUTF16(s, maxCellChars)
 	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	start := 0
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c != '&' && c != '<' && c != '>' && c < utf8.RuneSelf {
-			i++
-			continue
+		if c >= 0x20 && c != '&' && c != '<' && c != '>' && c != 0xEF {
+			continue // most bytes, including every byte of Chinese text
 		}
 		var repl string
-		size := 1
+		skip := 1
 		switch {
 		case c == '&':
 			repl = "&amp;"
@@ -157,29 +159,21 @@ func (b *bufWriter) text(s string) {
 		case c == '>':
 			repl = "&gt;"
 		case c == '\t' || c == '\n':
-			i++
 			continue
 		case c == '\r':
 			repl = "&#xD;"
 		case c < 0x20:
 			repl = "" // not allowed in XML 1.0
-		default:
-			r, n := utf8.DecodeRuneInString(s[i:])
-			size = n
-			switch {
-			case r == utf8.RuneError && n == 1:
-				repl = "\uFFFD"
-			case r == 0xFFFE || r == 0xFFFF:
-				repl = ""
-			default:
-				i += n
+		default: // 0xEF: U+FFFE and U+FFFF are not allowed either
+			if i+2 >= len(s) || s[i+1] != 0xBF || (s[i+2] != 0xBE && s[i+2] != 0xBF) {
 				continue
 			}
+			skip = 3
 		}
 		b.buf = append(b.buf, s[start:i]...)
 		b.buf = append(b.buf, repl...)
-		i += size
-		start = i
+		i += skip - 1
+		start = i + 1
 	}
 	b.buf = append(b.buf, s[start:]...)
 	if len(b.buf) >= 1<<16 {

@@ -16,9 +16,9 @@ import (
 func TestXLSXRoundTrip(t *testing.T) {
 	long := strings.Repeat("隐", 40000)
 	texts := []string{"普通文本", "a & b < c > d \"e\" 'f'", "  两端空格  ", "第一行\n第二行", "tab\there", "ctl\x01\x02x", "bad \xff utf8",
-		"emoji 😀", hyperlink, "=1+1", "@SUM(A1)", "-2", "+3", "\uFFFE", long}
+		"emoji 😀", hyperlink, "=1+1", "@SUM(A1)", "-2", "+3", "\uFFFE", long, "全角！（）", "a\uFFFFb\uFFFEc"}
 	want := []string{"普通文本", "a & b < c > d \"e\" 'f'", "  两端空格  ", "第一行\n第二行", "tab\there", "ctlx", "bad \uFFFD utf8",
-		"emoji 😀", hyperlink, "=1+1", "@SUM(A1)", "-2", "+3", "", strings.Repeat("隐", 32767)}
+		"emoji 😀", hyperlink, "=1+1", "@SUM(A1)", "-2", "+3", "", strings.Repeat("隐", 32767), "全角！（）", "abc"}
 	headers := make([]string, 30) // past column Z
 	for i := range headers {
 		headers[i] = "列" + strconv.Itoa(i+1)

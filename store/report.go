@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // The reads below feed the statistics in package report. They are plain
@@ -53,6 +55,67 @@ func (s *Store) scanEach(ctx context.Context, query string, args []any, scan fun
 		}
 	}
 	return mapErr(rows.Err())
+}
+
+// ReportParallel runs the reads in fns concurrently, each in a read-only
+// transaction of its own, all seeing one snapshot: on Postgres the first
+// transaction exports its snapshot (pg_export_snapshot) and the others adopt
+// it (SET TRANSACTION SNAPSHOT) before they read anything. On SQLite, or
+// inside a transaction already, they run one after another in one snapshot.
+// The fns must not share state they write.
+func (s *Store) ReportParallel(ctx context.Context, fns ...func(ctx context.Context) error) error {
+	if _, inTx := ctx.Value(txKey{}).(*sqlx.Tx); inTx || s.dialect != "postgres" || len(fns) < 2 {
+		return s.ReportSnapshot(ctx, func(ctx context.Context) error {
+			for _, fn := range fns {
+				if err := fn(ctx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	txs := make([]*sqlx.Tx, len(fns))
+	defer func() {
+		for _, tx := range txs {
+			if tx != nil {
+				tx.Rollback()
+			}
+		}
+	}()
+	var err error
+	if txs[0], err = s.db.BeginTxx(ctx, opts); err != nil {
+		return mapErr(fmt.Errorf("begin snapshot: %w", err))
+	}
+	var snapshot string
+	if err := txs[0].GetContext(ctx, &snapshot, `SELECT pg_export_snapshot()`); err != nil {
+		return mapErr(fmt.Errorf("export snapshot: %w", err))
+	}
+	for i := 1; i < len(fns); i++ {
+		if txs[i], err = s.db.BeginTxx(ctx, opts); err != nil {
+			return mapErr(fmt.Errorf("begin snapshot: %w", err))
+		}
+		// The snapshot id comes from the server; it is quoted as a literal anyway.
+		if _, err := txs[i].ExecContext(ctx, `SET TRANSACTION SNAPSHOT `+pq.QuoteLiteral(snapshot)); err != nil {
+			return mapErr(fmt.Errorf("import snapshot: %w", err))
+		}
+	}
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(context.WithValue(ctx, txKey{}, txs[i]))
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReportCampaign is one row of campaigns.
