@@ -19,9 +19,14 @@ import (
 
 // Status lists of the scans. A principal is reminded of hazards they must
 // work on; 待复查 waits for an official and is reminded to them instead.
+// openDue and actionableDue are the deadline of such a hazard (NULL for the
+// others): the expressions of the indexes hazards_open_due and
+// hazards_actionable_due (migration 00005), written exactly as there so both
+// databases use them and Postgres has their statistics.
 var (
-	sqlActionable = sqlList(safetybot.HazardPending, safetybot.HazardRectifying, safetybot.HazardSuspended)
 	sqlOpen       = sqlList(safetybot.HazardPending, safetybot.HazardRectifying, safetybot.HazardReview, safetybot.HazardSuspended)
+	openDue       = `(CASE WHEN h.status IN ('待整改', '整改中', '待复查', '停产整改') THEN h.deadline END)`
+	actionableDue = `(CASE WHEN h.status IN ('待整改', '整改中', '停产整改') THEN h.deadline END)`
 )
 
 // Explain is the plan of one scan, run with EXPLAIN (ANALYZE, BUFFERS).
@@ -326,7 +331,7 @@ var hazardPrincipalSelect = `SELECT p.userid, h.id AS hazard_id, h.enterprise_id
 	JOIN enterprises e ON e.id = h.enterprise_id
 	JOIN contacts c ON c.enterprise_id = h.enterprise_id AND c.role = 'principal'
 	JOIN people p ON p.id = c.person_id
-	WHERE e.active = TRUE AND p.active = TRUE AND h.status IN ` + sqlActionable
+	WHERE e.active = TRUE AND p.active = TRUE`
 
 // DateRange is the civil dates From ≤ d < To (YYYY-MM-DD).
 type DateRange struct{ From, To string }
@@ -341,7 +346,7 @@ func (s *Store) HazardsDueIn(ctx context.Context, ranges []DateRange) ([]HazardD
 	var conds []string
 	var args []any
 	for _, r := range ranges {
-		conds = append(conds, `(h.deadline >= ? AND h.deadline < ?)`)
+		conds = append(conds, `(`+actionableDue+` >= ? AND `+actionableDue+` < ?)`)
 		args = append(args, r.From, r.To)
 	}
 	var out []HazardDueRow
@@ -354,7 +359,7 @@ func (s *Store) HazardsDueIn(ctx context.Context, ranges []DateRange) ([]HazardD
 // work on whose deadline is before today.
 func (s *Store) HazardsOverdueForPrincipals(ctx context.Context, today string) ([]HazardDueRow, error) {
 	var out []HazardDueRow
-	err := s.scan(ctx, "hazard-overdue", &out, hazardPrincipalSelect+` AND h.deadline < ? ORDER BY p.userid, h.deadline, h.id`, today)
+	err := s.scan(ctx, "hazard-overdue", &out, hazardPrincipalSelect+` AND `+actionableDue+` < ? ORDER BY p.userid, h.deadline, h.id`, today)
 	return out, err
 }
 
@@ -370,7 +375,7 @@ func (s *Store) HazardsOverdueByTownship(ctx context.Context, today string, perT
 				ROW_NUMBER() OVER (PARTITION BY e.township ORDER BY h.deadline, h.id) AS rn,
 				COUNT(*) OVER (PARTITION BY e.township) AS total
 			FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
-			WHERE e.active = TRUE AND h.status IN `+sqlOpen+` AND h.deadline < ?) x
+			WHERE e.active = TRUE AND `+openDue+` < ?) x
 		WHERE rn <= ? ORDER BY township, rn`, today, perTownship)
 	return out, err
 }
@@ -383,7 +388,7 @@ func (s *Store) MajorHazardsOverdue(ctx context.Context, today string) ([]Hazard
 	err := s.scan(ctx, "hazard-major-overdue", &out, `SELECT '' AS userid, h.id AS hazard_id, h.enterprise_id, e.name AS enterprise, e.township, e.department,
 			h.description, h.grade, h.status, h.deadline, h.tracker, 0 AS rn, 0 AS total, NULL AS since
 		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
-		WHERE e.active = TRUE AND h.status IN `+sqlActionable+` AND h.deadline < ? AND h.grade = ?
+		WHERE e.active = TRUE AND `+actionableDue+` < ? AND h.grade = ?
 		ORDER BY h.deadline, h.id`, today, safetybot.GradeMajor)
 	return out, err
 }
@@ -447,19 +452,37 @@ type DigestFigures struct {
 // enterprises on day (its month is the self-inspection period). The sign-off
 // and self-inspection counts follow the compliance queries' definitions.
 func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigures, error) {
+	// Three grouped counts: every active enterprise, those addressed by a
+	// letter with nothing left unsigned, those with a signed self-inspection.
 	var ents []DigestFigures
-	if err := s.scan(ctx, "digest-enterprises", &ents, `SELECT e.township, COUNT(*) AS enterprises,
-			COALESCE(SUM(CASE WHEN a.enterprise_id IS NOT NULL AND u.enterprise_id IS NULL THEN 1 ELSE 0 END), 0) AS signed,
-			COALESCE(SUM(CASE WHEN sb.enterprise_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS self_inspected,
+	if err := s.scan(ctx, "digest-enterprises", &ents, `SELECT township, COUNT(*) AS enterprises, 0 AS signed, 0 AS self_inspected,
 			0 AS open_general, 0 AS open_major, 0 AS overdue
-		FROM enterprises e
-		LEFT JOIN (SELECT DISTINCT enterprise_id FROM letter_recipients) a ON a.enterprise_id = e.id
-		LEFT JOIN (SELECT DISTINCT r.enterprise_id FROM letter_recipients r
-			LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
-			WHERE sg.id IS NULL) u ON u.enterprise_id = e.id
-		LEFT JOIN (SELECT DISTINCT enterprise_id FROM submissions WHERE period = ? AND state = ?) sb ON sb.enterprise_id = e.id
-		WHERE e.active = TRUE GROUP BY e.township ORDER BY e.township`, period(day), safetybot.SubmissionSigned); err != nil {
+		FROM enterprises WHERE active = TRUE GROUP BY township ORDER BY township`); err != nil {
 		return nil, err
+	}
+	var signed, inspected []TownshipCount
+	if err := s.scan(ctx, "digest-signed", &signed, `SELECT e.township, COUNT(*) AS n, 0 AS total FROM enterprises e
+		WHERE e.active = TRUE AND EXISTS (SELECT 1 FROM letter_recipients r WHERE r.enterprise_id = e.id)
+			AND NOT EXISTS (SELECT 1 FROM letter_recipients r LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
+				WHERE r.enterprise_id = e.id AND sg.id IS NULL)
+		GROUP BY e.township`); err != nil {
+		return nil, err
+	}
+	if err := s.scan(ctx, "digest-self-inspected", &inspected, `SELECT e.township, COUNT(DISTINCT e.id) AS n, 0 AS total
+		FROM submissions sb JOIN enterprises e ON e.id = sb.enterprise_id
+		WHERE sb.period = ? AND sb.state = ? AND e.active = TRUE GROUP BY e.township`, period(day), safetybot.SubmissionSigned); err != nil {
+		return nil, err
+	}
+	counts := func(rows []TownshipCount) map[string]int {
+		m := map[string]int{}
+		for _, r := range rows {
+			m[r.Township] = r.Count
+		}
+		return m
+	}
+	sm, im := counts(signed), counts(inspected)
+	for i := range ents {
+		ents[i].Signed, ents[i].SelfInspected = sm[ents[i].Township], im[ents[i].Township]
 	}
 	var hz []DigestFigures
 	if err := s.scan(ctx, "digest-hazards", &hz, `SELECT e.township, 0 AS enterprises, 0 AS signed, 0 AS self_inspected,
