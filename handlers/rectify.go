@@ -265,6 +265,9 @@ func (h *rectify) answer(ctx context.Context, req *Request) (messages.Reply, err
 		}
 		return text(messages.RectifyGotPhoto(len(d.Photos), d.Note != "")), nil
 	case messages.KindText:
+		if req.Text == "" {
+			return text(messages.RectifyWrongKind), nil
+		}
 	default:
 		return text(messages.RectifyWrongKind), nil
 	}

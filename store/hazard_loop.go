@@ -60,8 +60,8 @@ type HazardTransition struct {
 	Photos   []string   // 提交整改: photos after the fix (SHA-256), at least one
 	Deadline *time.Time // 延期: the new deadline (a civil date, required); 退回: an optional new one
 	// ExpectEvent, when set, refuses the step (ECONFLICT) unless it is still the
-	// hazard's newest event: a review card tapped after a resubmission or after
-	// another official decided.
+	// hazard's newest status change: a review card tapped after a resubmission
+	// or after another official decided.
 	ExpectEvent int64
 }
 
@@ -159,7 +159,7 @@ func (s *Store) TransitionHazard(ctx context.Context, t HazardTransition) (safet
 			}
 			if latest.ID != t.ExpectEvent {
 				return &safetybot.Error{Code: safetybot.ECONFLICT,
-					Message: fmt.Sprintf("这张卡片已过期：隐患（编号 %d）现在是“%s”（%s 已处理）。", h.ID, h.Status, latest.Actor),
+					Message: fmt.Sprintf("这张卡片已过期：隐患（编号 %d）现在是“%s”。", h.ID, h.Status),
 					Err:     fmt.Errorf("hazard %d: expected event %d, newest is %d", h.ID, t.ExpectEvent, latest.ID)}
 			}
 		}
@@ -245,9 +245,13 @@ func (s *Store) applyHazardStep(ctx context.Context, h safetybot.Hazard, t Hazar
 	return h, ev, nil
 }
 
+// latestHazardEvent returns the newest event that changed the hazard's
+// status: cards name it, so a 五定 edit or an extension (same status) does
+// not make them stale, while any decision does.
 func (s *Store) latestHazardEvent(ctx context.Context, id int64) (HazardEvent, error) {
 	var e HazardEvent
-	err := s.get(ctx, &e, `SELECT `+hazardEventCols+` FROM hazard_events WHERE hazard_id = ? ORDER BY id DESC LIMIT 1`, id)
+	err := s.get(ctx, &e, `SELECT `+hazardEventCols+` FROM hazard_events WHERE hazard_id = ? AND from_status <> to_status
+		ORDER BY id DESC LIMIT 1`, id)
 	e.decode()
 	return e, err
 }
@@ -286,7 +290,7 @@ type HazardInfo struct {
 	Township   string   // enterprise township
 	Department string   // supervising department
 	Before     []string // photos registered with the hazard (SHA-256)
-	LastEvent  int64    // id of the newest hazard event
+	LastEvent  int64    // id of the newest event that changed the status (what cards carry)
 }
 
 type hazardInfoRow struct {
@@ -300,7 +304,7 @@ type hazardInfoRow struct {
 const hazardInfoSelect = `SELECT h.id, h.enterprise_id, h.submission_id, h.inspection_id, h.source, h.item_key, h.description, h.grade,
 	h.status, h.deadline, h.found_at, h.found_by, h.closed_at, h.tracker, h.measures, h.owner, h.funds, h.plan, h.photos, h.updated_at,
 	e.name AS enterprise, e.township, e.department,
-	(SELECT MAX(ev.id) FROM hazard_events ev WHERE ev.hazard_id = h.id) AS last_event
+	(SELECT MAX(ev.id) FROM hazard_events ev WHERE ev.hazard_id = h.id AND ev.from_status <> ev.to_status) AS last_event
 	FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id`
 
 func (r hazardInfoRow) info() HazardInfo {

@@ -183,6 +183,11 @@ func TestHazardLoop(t *testing.T) {
 			_, sub2 := w.must(id, store.HazardSubmit, safetybot.HazardReview)
 			// A review card of the first submission is stale now.
 			w.refused(id, store.HazardApprove, safetybot.ECONFLICT, []string{"过期"}, func(tr *store.HazardTransition) { tr.ExpectEvent = sub.ID })
+			// A 五定 edit while in review does not make the card stale.
+			owner := "王老板"
+			if _, err := s.SetHazardPlan(ctx, id, "QsGan", store.HazardPlan{Owner: &owner}); err != nil {
+				t.Fatal(err)
+			}
 			h, _ := w.must(id, store.HazardApprove, safetybot.HazardClosed, func(tr *store.HazardTransition) { tr.ExpectEvent = sub2.ID })
 			if h.ClosedAt == nil {
 				t.Fatal("closed_at not set on 已销号")
@@ -198,7 +203,7 @@ func TestHazardLoop(t *testing.T) {
 			for _, e := range evs {
 				path = append(path, string(e.From)+"→"+string(e.To))
 			}
-			want := "待整改→整改中 整改中→待复查 待复查→整改中 整改中→待复查 待复查→已销号"
+			want := "待整改→整改中 整改中→待复查 待复查→整改中 整改中→待复查 待复查→待复查 待复查→已销号"
 			if got := strings.Join(path, " "); got != want {
 				t.Fatalf("events %s, want %s", got, want)
 			}
@@ -210,7 +215,7 @@ func TestHazardLoop(t *testing.T) {
 			for _, a := range trail {
 				actions = append(actions, a.Action)
 			}
-			if got := strings.Join(actions, " "); got != "hazard.start hazard.submit hazard.return hazard.submit hazard.approve" {
+			if got := strings.Join(actions, " "); got != "hazard.start hazard.submit hazard.return hazard.submit hazard.plan hazard.approve" {
 				t.Fatalf("audit actions %s", got)
 			}
 			var detail map[string]any
