@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -360,24 +361,52 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 			err = rep.Write(&buf, ext)
 		}
 	case "photos":
-		_, err = report.Photos(ctx, s.d.Store, s.d.DataDir, report.PhotoFilter{Townships: opt.Townships, Location: s.d.Location}, &buf)
+		// A photo archive can be large: it streams. Its reads and checks come
+		// before the first byte, so a bad request still gets an error page.
+		s.setDownloadHeaders(w, name, ext)
+		cw := &countingWriter{w: w}
+		_, err = report.Photos(ctx, s.d.Store, s.d.DataDir, report.PhotoFilter{Townships: opt.Townships, Location: s.d.Location}, cw)
+		if err != nil && cw.n == 0 {
+			w.Header().Del("Content-Disposition")
+			s.fail(w, r, err)
+		} else if err != nil {
+			s.d.Logger.Error("photo archive cut short", "err", err)
+		}
+		return
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	types := map[string]string{
-		"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-		"csv":  "text/csv; charset=utf-8",
-		"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-		"html": "text/html; charset=utf-8",
-		"zip":  "application/zip",
-	}
+	s.setDownloadHeaders(w, name, ext)
+	w.Write(buf.Bytes())
+}
+
+var downloadTypes = map[string]string{
+	"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+	"csv":  "text/csv; charset=utf-8",
+	"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+	"html": "text/html; charset=utf-8",
+	"zip":  "application/zip",
+}
+
+func (s *Server) setDownloadHeaders(w http.ResponseWriter, name, ext string) {
 	day := s.d.Clock.Now().In(s.d.Location).Format("20060102")
-	w.Header().Set("Content-Type", types[ext])
+	w.Header().Set("Content-Type", downloadTypes[ext])
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%s.%s"`, name, day, ext))
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(buf.Bytes())
+}
+
+// countingWriter counts what went out, to know whether an error page can still be sent.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -436,6 +436,10 @@ func TestDownloads(t *testing.T) {
 			t.Errorf("白沙镇 summary = %v", rows)
 		}
 	}
+	if res := e.get(c, "/admin/reports/photos.zip?t=没有这个镇"); res.StatusCode != http.StatusBadRequest || res.Header.Get("Content-Disposition") != "" ||
+		!strings.Contains(body(res), "没有名为“没有这个镇”的镇街") {
+		t.Errorf("photos.zip for an unknown township: %d %q", res.StatusCode, res.Header.Get("Content-Disposition"))
+	}
 	if res := e.get(c, "/admin/reports/passwd"); res.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown report: %d", res.StatusCode)
 	}
