@@ -64,7 +64,8 @@ func TestShutdownUnderLoad(t *testing.T) {
 				}
 			}()
 		}
-		for answered.Load() < 300 {
+		ctx := ctxT(t)
+		for answered.Load() < 300 && ctx.Err() == nil {
 			time.Sleep(time.Millisecond)
 		}
 		if err := b.Stop(); err != nil {
