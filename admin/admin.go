@@ -163,6 +163,10 @@ var funcs = template.FuncMap{
 		return string(r[:n]) + "…"
 	},
 	"firstn": func(list []string, n int) []string { return list[:min(n, len(list))] },
+	// photos keeps the names that can be photos (a corrupt entry shows nothing).
+	"photos": func(list []string) []string {
+		return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return !report.ValidPhotoSHA(s) })
+	},
 	"join":   strings.Join,
 	"has":    func(list []string, s string) bool { return slices.Contains(list, s) },
 	"add":    func(a, b int) int { return a + b },
