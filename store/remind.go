@@ -91,7 +91,7 @@ func ParseReminderKey(key string) (kind, day, target string, ok bool) {
 
 // reminderChunk bounds the rows of one claim/enqueue statement (the SQLite
 // parameter limit, and short transactions).
-const reminderChunk = 200
+const reminderChunk = 500
 
 // SendReminders claims each reminder in the reminder ledger and enqueues the
 // claimed ones as outbox rows due at notBefore (or now, when later), in one
@@ -395,27 +395,58 @@ func (s *Store) MajorHazardsOverdue(ctx context.Context, today string) ([]Hazard
 
 // PendingReviews returns the hazards waiting for review (待复查) that were
 // submitted before `before`, oldest submission first; Since is when (RFC 3339).
+// Both the newest submission and its time are scalar subqueries on the
+// events' indexes (hazard_id, then the primary key), so the scan reads only
+// the hazards under review.
 func (s *Store) PendingReviews(ctx context.Context, before time.Time) ([]HazardDueRow, error) {
 	var rows []struct {
 		HazardDueRow
-		EventID int64     `db:"ev_id"`
-		At      time.Time `db:"submitted_at"`
+		EventID int64 `db:"ev_id"`
 	}
-	err := s.scan(ctx, "review-pending", &rows, `SELECT r.*, ev.at AS submitted_at FROM (SELECT '' AS userid, h.id AS hazard_id,
+	err := s.scan(ctx, "review-pending", &rows, `SELECT r.* FROM (SELECT '' AS userid, h.id AS hazard_id,
 			h.enterprise_id, e.name AS enterprise, e.township, e.department, h.description, h.grade, h.status,
 			COALESCE(h.deadline, '') AS deadline, h.tracker, 0 AS rn, 0 AS total, NULL AS since,
 			(SELECT MAX(x.id) FROM hazard_events x WHERE x.hazard_id = h.id AND x.to_status = h.status AND x.from_status <> x.to_status) AS ev_id
 		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
 		WHERE e.active = TRUE AND h.status = ?) r
-		JOIN hazard_events ev ON ev.id = r.ev_id
-		WHERE ev.at < ? ORDER BY ev.at, r.hazard_id`, string(safetybot.HazardReview), before.UTC())
+		WHERE (SELECT ev.at FROM hazard_events ev WHERE ev.id = r.ev_id) < ?
+		ORDER BY r.ev_id`, string(safetybot.HazardReview), before.UTC())
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.EventID
+	}
+	var ats []struct {
+		ID int64     `db:"id"`
+		At time.Time `db:"at"`
+	}
+	for start := 0; start < len(ids); start += 1000 {
+		q, args, err := s.in(`SELECT id, at FROM hazard_events WHERE id IN (?)`, ids[start:min(start+1000, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		var part []struct {
+			ID int64     `db:"id"`
+			At time.Time `db:"at"`
+		}
+		if err := mapErr(s.q(ctx).SelectContext(ctx, &part, q, args...)); err != nil {
+			return nil, err
+		}
+		ats = append(ats, part...)
+	}
+	when := make(map[int64]time.Time, len(ats))
+	for _, a := range ats {
+		when[a.ID] = a.At
+	}
 	out := make([]HazardDueRow, len(rows))
 	for i, r := range rows {
 		out[i] = r.HazardDueRow
-		at := r.At.UTC().Format(time.RFC3339)
+		at := when[r.EventID].UTC().Format(time.RFC3339)
 		out[i].Since = &at
 	}
-	return out, err
+	return out, nil
 }
 
 // LeaderCount is a leader and their led inspections in a date range.
