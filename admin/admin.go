@@ -167,9 +167,9 @@ var funcs = template.FuncMap{
 	"photos": func(list []string) []string {
 		return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return !report.ValidPhotoSHA(s) })
 	},
-	"join":   strings.Join,
-	"has":    func(list []string, s string) bool { return slices.Contains(list, s) },
-	"add":    func(a, b int) int { return a + b },
+	"join": strings.Join,
+	"has":  func(list []string, s string) bool { return slices.Contains(list, s) },
+	"add":  func(a, b int) int { return a + b },
 }
 
 // parsePages parses each page with the shared layout.
