@@ -27,6 +27,10 @@ const (
 	// whose sender died is resent with the same body only within this window.
 	DuplicateWindow = 4 * time.Hour
 	claimLease      = 60 * time.Second
+	// completeMargin is how long before its lease runs out a worker stops
+	// trying to record a batch's outcome; completeRetry is the pause between tries.
+	completeMargin = 10 * time.Second
+	completeRetry  = time.Second
 )
 
 // Sender turns outbox rows into WeCom API calls: one call per batch (≤ 1000
@@ -142,14 +146,27 @@ func (s *Sender) loop(ctx context.Context) {
 
 // SendOnce claims one due batch and sends it; it returns the rows handled.
 func (s *Sender) SendOnce(ctx context.Context) (int, error) {
+	claimed := time.Now()
 	rows, err := s.store.ClaimOutbox(ctx, s.owner, claimLease)
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
 	results := s.send(ctx, rows)
-	if err := s.store.CompleteOutbox(ctx, s.owner, results); err != nil {
+	// Record the outcome, retrying while the lease holds: rows whose lease runs
+	// out are sent again, and chat answers go without WeCom's duplicate check,
+	// so a database blip right after the call would deliver them twice.
+	recordBy := claimed.Add(claimLease - completeMargin)
+	for {
+		err = s.store.CompleteOutbox(ctx, s.owner, results)
+		if err == nil || time.Until(recordBy) < completeRetry {
+			break
+		}
+		s.log.Warn("cannot record a sent batch; retrying", "batch", rows[0].Batch, "err", err)
+		time.Sleep(completeRetry)
+	}
+	if err != nil {
 		// The lease runs out and another attempt resends the identical body,
-		// which WeCom's duplicate check suppresses.
+		// which WeCom's duplicate check suppresses (for bodies that use it).
 		return len(rows), err
 	}
 	for _, r := range results {

@@ -27,6 +27,58 @@ type heldSends struct {
 	holding  []string // touser of the delivered, not yet answered call
 	answered int
 	lostAns  int // answers nobody was waiting for any more
+	// Gate mode: calls to this one recipient are delivered, then their answer
+	// waits until release is closed. Other calls pass.
+	user    string
+	release chan struct{}
+}
+
+// holdUser makes calls to user wait for release after WeCom delivered them.
+func (s *heldSends) holdUser(user string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.user, s.release = strings.ToLower(user), ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.user = ""
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+func (s *heldSends) gate(w http.ResponseWriter, r *http.Request, user string, release chan struct{}) bool {
+	if !strings.HasSuffix(r.URL.Path, "/message/send") {
+		return false
+	}
+	body, _ := readAllRestore(r)
+	to := touser(body)
+	if len(to) != 1 || strings.ToLower(to[0]) != user {
+		return false
+	}
+	rec := httptest.NewRecorder()
+	s.h.ServeHTTP(rec, r)
+	s.mu.Lock()
+	s.holding = to
+	s.mu.Unlock()
+	select {
+	case <-release:
+	case <-r.Context().Done():
+	}
+	s.mu.Lock()
+	s.holding = nil
+	s.mu.Unlock()
+	if r.Context().Err() == nil {
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}
+	return true
 }
 
 func newHeldSends(h http.Handler) *heldSends {
@@ -34,6 +86,12 @@ func newHeldSends(h http.Handler) *heldSends {
 }
 
 func (s *heldSends) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	user, release := s.user, s.release
+	s.mu.Unlock()
+	if user != "" && s.gate(w, r, user, release) {
+		return
+	}
 	d := time.Duration(s.hold.Load())
 	if d == 0 || !strings.HasSuffix(r.URL.Path, "/message/send") {
 		s.h.ServeHTTP(w, r)

@@ -31,7 +31,9 @@ type outageOpts struct {
 // lost, readiness reports the database, and processing resumes by itself.
 func outage(t *testing.T, o outageOpts) {
 	pg, redis := dbServices(t)
-	opt := cluster.Options{Replicas: 3, DatabaseURL: pg, RedisURL: redis}
+	var hs *heldSends
+	opt := cluster.Options{Replicas: 3, DatabaseURL: pg, RedisURL: redis,
+		WrapSim: func(h http.Handler) http.Handler { hs = newHeldSends(h); return hs }}
 	var proxy *tcpproxy.Proxy
 	var err error
 	check := "redis"
@@ -55,7 +57,9 @@ func outage(t *testing.T, o outageOpts) {
 	ctx := ctxFor(t, o.Timeout)
 
 	const straddlers = 3
-	ps := importRoster(t, ctx, c, o.Users+straddlers, "ou")
+	ps := importRoster(t, ctx, c, o.Users+straddlers+1, "ou")
+	blip := ps[len(ps)-1] // the one whose answer is delivered just before the cut
+	ps = ps[:len(ps)-1]
 	sendLetter(t, ctx, c, "关于开展安全生产大检查的公开信")
 	sendLetter(t, ctx, c, "关于做好汛期安全防范的公开信")
 	for _, p := range ps {
@@ -93,9 +97,20 @@ func outage(t *testing.T, o outageOpts) {
 	time.Sleep(warm)
 	before := load.led.list()
 
+	// An answer WeCom has delivered when the outage begins: its sender can
+	// record it only after the outage. It must not be delivered again.
+	release := hs.holdUser(blip.UserID)
+	t.Cleanup(release)
+	extra = append(extra, chat(ctx, c.Sim, blip.UserID, "我的情况"))
+	waitFor(t, ctx, "the blip user's answer to be delivered", func() bool {
+		users, _ := hs.held()
+		return len(users) == 1
+	})
+
 	fetches0 := c.Sim.TokenFetches()
 	proxy.Cut()
 	cutAt := time.Now()
+	release()
 	t.Logf("%s cut at %s for %s", o.Target, cutAt.Format("15:04:05"), o.Outage)
 	for i := range 3 {
 		waitFor(t, ctx, "replica readiness to report "+check, func() bool {

@@ -19,10 +19,10 @@ func TestRedisOutageShort(t *testing.T) {
 }
 
 func TestPostgresOutageShort(t *testing.T) {
-	outage(t, outageOpts{Target: "postgres", Users: 15, Outage: 6 * time.Second, Every: 2500 * time.Millisecond, Timeout: 3 * time.Minute})
+	outage(t, outageOpts{Target: "postgres", Users: 10, Outage: 5 * time.Second, Every: 2500 * time.Millisecond, Timeout: 3 * time.Minute})
 }
 
-func TestAPIFaultsShort(t *testing.T) {
+func TestWeComAPIErrorsShort(t *testing.T) {
 	apiFaults(t, apiFaultOpts{Principals: 1200, Chatters: 20, Expiries: 3, Timeout: 3 * time.Minute,
 		FirstHits:    []wecomsim.Fault{fault500After, faultDropAfter},
 		LetterFaults: []wecomsim.Fault{faultBusy, fault502, faultDrop, fault500After, faultDropAfter, fault503JSON, faultConc},

@@ -524,6 +524,16 @@ func (c *Cluster) close() {
 		for i := range c.replicas {
 			c.t.Log(c.LogTail(i, 40))
 		}
+		// Keep the whole logs: the test's temporary folder goes away.
+		keep := filepath.Join(os.TempDir(), "safetybot-cluster-logs", strings.NewReplacer("/", "_", " ", "_").Replace(c.t.Name())+"-"+randHex(3))
+		if err := os.MkdirAll(keep, 0o755); err == nil {
+			for _, r := range c.replicas {
+				if b, err := os.ReadFile(r.Log); err == nil {
+					os.WriteFile(filepath.Join(keep, filepath.Base(r.Log)), b, 0o644)
+				}
+			}
+			c.t.Logf("replica logs kept in %s", keep)
+		}
 	}
 	for _, err := range errs {
 		c.t.Errorf("cluster: %v", err)
