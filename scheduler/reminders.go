@@ -257,10 +257,10 @@ type run struct {
 	overdue  []store.HazardDueRow
 }
 
-// unsignedLetters is the scan of unsigned letters sent before today.
+// unsignedLetters is the scan of unsigned letters sent so far.
 func (u *run) unsignedLetters(ctx context.Context) ([]store.UnsignedLetterRow, error) {
 	if u.unsigned == nil {
-		rows, err := u.r.d.Store.UnsignedLetters(ctx, u.day)
+		rows, err := u.r.d.Store.UnsignedLetters(ctx, u.r.d.Clock.Now())
 		if err != nil {
 			return nil, err
 		}

@@ -23,10 +23,10 @@ func letterPrincipals(ctx context.Context, u *run) ([]store.Reminder, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Letters whose deadline is today or later, or unset.
+	// Letters sent before today whose deadline is today or later, or unset.
 	var rows []store.UnsignedLetterRow
 	for _, r := range all {
-		if r.Deadline == nil || *r.Deadline == "" || *r.Deadline >= u.today {
+		if r.Active && r.SentAt.Before(u.day) && (r.Deadline == nil || *r.Deadline == "" || *r.Deadline >= u.today) {
 			rows = append(rows, r)
 		}
 	}
@@ -124,15 +124,35 @@ func letterTownships(ctx context.Context, u *run) ([]store.Reminder, error) {
 }
 
 // letterOffice: each working day after a letter's deadline, the city office
-// gets the unsigned enterprises per township.
+// gets the unsigned enterprises per township ((letter, enterprise) pairs when
+// several letters are past their deadline).
 func letterOffice(ctx context.Context, u *run) ([]store.Reminder, error) {
-	rows, err := u.r.d.Store.UnsignedPastDeadline(ctx, u.today)
-	if err != nil || len(rows) == 0 {
+	all, err := u.unsignedLetters(ctx)
+	if err != nil {
 		return nil, err
 	}
-	lines := make([]messages.TownshipCountLine, len(rows))
-	for i, r := range rows {
-		lines[i] = messages.TownshipCountLine{Township: r.Township, Behind: r.Count, Total: r.Total}
+	behind := map[string]int{}
+	for _, r := range all {
+		if r.Deadline != nil && *r.Deadline != "" && *r.Deadline < u.today {
+			behind[r.Township]++
+		}
+	}
+	if len(behind) == 0 {
+		return nil, nil
+	}
+	audiences, err := u.r.d.Store.LetterAudiences(ctx)
+	if err != nil {
+		return nil, err
+	}
+	total := map[string]int{}
+	for _, a := range audiences {
+		if a.Deadline != "" && a.Deadline < u.today {
+			total[a.Township] += a.Count
+		}
+	}
+	var lines []messages.TownshipCountLine
+	for _, town := range sortedKeys(behind) {
+		lines = append(lines, messages.TownshipCountLine{Township: town, Behind: behind[town], Total: total[town]})
 	}
 	text := messages.OfficeUnsignedText(u.today, lines)
 	office, err := u.officialsOf(ctx, func(o store.Official) bool { return o.Role == safetybot.RoleOffice })
@@ -503,9 +523,22 @@ func dailyDigest(ctx context.Context, u *run) ([]store.Reminder, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Signed: addressed by a letter and not behind on any (the compliance
+	// queries' definition), from the shared scan of unsigned letters.
+	unsigned, err := u.unsignedLetters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	behind := map[string]map[int64]bool{}
+	for _, r := range unsigned {
+		if behind[r.Township] == nil {
+			behind[r.Township] = map[int64]bool{}
+		}
+		behind[r.Township][r.EnterpriseID] = true
+	}
 	byTown := map[string]*messages.Digest{}
 	for _, f := range figs {
-		byTown[f.Township] = &messages.Digest{Township: f.Township, Enterprises: f.Enterprises, Signed: f.Signed,
+		byTown[f.Township] = &messages.Digest{Township: f.Township, Enterprises: f.Enterprises, Signed: f.Addressed - len(behind[f.Township]),
 			Submitted: f.SelfInspected, OpenGeneral: f.OpenGeneral, OpenMajor: f.OpenMajor, Overdue: f.Overdue}
 	}
 	for _, r := range top {

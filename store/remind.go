@@ -230,26 +230,27 @@ type UnsignedLetterRow struct {
 	EnterpriseID int64     `db:"enterprise_id"`
 	Enterprise   string    `db:"enterprise"`
 	Township     string    `db:"township"`
-	Principal    string    `db:"principal"` // the recipient's name
-	Phone        string    `db:"phone"`     // the enterprise's phone, else the recipient's
-	SentAt       time.Time `db:"sent_at"`   // when the letter was sent
+	Principal    string    `db:"principal"`        // the recipient's name
+	Phone        string    `db:"phone"`            // the enterprise's phone, else the recipient's
+	SentAt       time.Time `db:"sent_at"`          // when the letter was sent
+	Active       bool      `db:"recipient_active"` // the recipient is an active person: only they are reminded
 }
 
-const unsignedLetterSelect = `SELECT r.userid, l.id AS letter_id, l.title, l.deadline, e.id AS enterprise_id, e.name AS enterprise,
-		e.township, p.name AS principal, l.created_at AS sent_at, CASE WHEN e.phone <> '' THEN e.phone ELSE p.phone END AS phone
-	FROM letters l
-	JOIN letter_recipients r ON r.letter_id = l.id
-	JOIN enterprises e ON e.id = r.enterprise_id
-	JOIN people p ON p.userid = r.userid
-	LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
-	WHERE sg.id IS NULL AND e.active = TRUE AND p.active = TRUE`
-
-// UnsignedLetters returns the unsigned (letter, enterprise) pairs of the
-// letters sent before sentBefore (the start of today), by recipient: the
-// principals' daily reminder and the townships' lists both come from it.
+// UnsignedLetters returns the unsigned (letter, enterprise) pairs of active
+// enterprises, of the letters sent before sentBefore, by recipient. The
+// principals' daily reminder, the townships' lists, the office's digest and
+// the digest's sign-off count all come from this one scan.
 func (s *Store) UnsignedLetters(ctx context.Context, sentBefore time.Time) ([]UnsignedLetterRow, error) {
 	var out []UnsignedLetterRow
-	err := s.scan(ctx, "letters-unsigned", &out, unsignedLetterSelect+` AND l.created_at < ?
+	err := s.scan(ctx, "letters-unsigned", &out, `SELECT r.userid, l.id AS letter_id, l.title, l.deadline, e.id AS enterprise_id,
+			e.name AS enterprise, e.township, COALESCE(p.name, '') AS principal, l.created_at AS sent_at,
+			CASE WHEN e.phone <> '' THEN e.phone ELSE COALESCE(p.phone, '') END AS phone, COALESCE(p.active, FALSE) AS recipient_active
+		FROM letters l
+		JOIN letter_recipients r ON r.letter_id = l.id
+		JOIN enterprises e ON e.id = r.enterprise_id
+		LEFT JOIN people p ON p.userid = r.userid
+		LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
+		WHERE sg.id IS NULL AND e.active = TRUE AND l.created_at < ?
 		ORDER BY r.userid, l.id, e.name, e.id`, sentBefore.UTC())
 	return out, err
 }
@@ -261,18 +262,22 @@ type TownshipCount struct {
 	Total    int    `db:"total"` // enterprises concerned
 }
 
-// UnsignedPastDeadline counts, per township, the enterprises addressed by a
-// letter whose deadline is before today and those of them still unsigned:
-// the office's digest. Townships with nothing unsigned are left out.
-func (s *Store) UnsignedPastDeadline(ctx context.Context, today string) ([]TownshipCount, error) {
-	var out []TownshipCount
-	err := s.scan(ctx, "letter-overdue-office", &out, `SELECT e.township, COUNT(DISTINCT CASE WHEN sg.id IS NULL THEN e.id END) AS n, COUNT(DISTINCT e.id) AS total
-		FROM letters l
-		JOIN letter_recipients r ON r.letter_id = l.id
-		JOIN enterprises e ON e.id = r.enterprise_id
-		LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
-		WHERE l.deadline IS NOT NULL AND l.deadline <> '' AND l.deadline < ? AND e.active = TRUE
-		GROUP BY e.township HAVING COUNT(DISTINCT CASE WHEN sg.id IS NULL THEN e.id END) > 0 ORDER BY e.township`, today)
+// LetterAudience is how many active enterprises of a township a letter
+// was addressed to.
+type LetterAudience struct {
+	Township string `db:"township"`
+	LetterID int64  `db:"letter_id"`
+	Deadline string `db:"deadline"` // "" when none
+	Count    int    `db:"n"`
+}
+
+// LetterAudiences counts the active enterprises each letter was addressed
+// to, per township: the denominators of the office's digest.
+func (s *Store) LetterAudiences(ctx context.Context) ([]LetterAudience, error) {
+	var out []LetterAudience
+	err := s.scan(ctx, "letter-audiences", &out, `SELECT e.township, r.letter_id, COALESCE(l.deadline, '') AS deadline, COUNT(*) AS n
+		FROM letter_recipients r JOIN letters l ON l.id = r.letter_id JOIN enterprises e ON e.id = r.enterprise_id
+		WHERE e.active = TRUE GROUP BY e.township, r.letter_id, l.deadline ORDER BY e.township, r.letter_id`)
 	return out, err
 }
 
@@ -472,7 +477,8 @@ func (s *Store) LedInspectionCounts(ctx context.Context, from, to string) ([]Lea
 type DigestFigures struct {
 	Township      string `db:"township"`
 	Enterprises   int    `db:"enterprises"`
-	Signed        int    `db:"signed"`         // addressed by a letter and signed every one
+	Addressed     int    `db:"addressed"`      // addressed by at least one letter
+	Signed        int    `db:"signed"`         // addressed and signed every letter: Addressed less those with an unsigned one (the caller's)
 	SelfInspected int    `db:"self_inspected"` // principal-signed submission for the month
 	OpenGeneral   int    `db:"open_general"`
 	OpenMajor     int    `db:"open_major"`
@@ -484,18 +490,16 @@ type DigestFigures struct {
 // and self-inspection counts follow the compliance queries' definitions.
 func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigures, error) {
 	// Three grouped counts: every active enterprise, those addressed by a
-	// letter with nothing left unsigned, those with a signed self-inspection.
+	// letter, those with a signed self-inspection.
 	var ents []DigestFigures
-	if err := s.scan(ctx, "digest-enterprises", &ents, `SELECT township, COUNT(*) AS enterprises, 0 AS signed, 0 AS self_inspected,
+	if err := s.scan(ctx, "digest-enterprises", &ents, `SELECT township, COUNT(*) AS enterprises, 0 AS addressed, 0 AS signed, 0 AS self_inspected,
 			0 AS open_general, 0 AS open_major, 0 AS overdue
 		FROM enterprises WHERE active = TRUE GROUP BY township ORDER BY township`); err != nil {
 		return nil, err
 	}
-	var signed, inspected []TownshipCount
-	if err := s.scan(ctx, "digest-signed", &signed, `SELECT e.township, COUNT(*) AS n, 0 AS total FROM enterprises e
+	var addressed, inspected []TownshipCount
+	if err := s.scan(ctx, "digest-addressed", &addressed, `SELECT e.township, COUNT(*) AS n, 0 AS total FROM enterprises e
 		WHERE e.active = TRUE AND EXISTS (SELECT 1 FROM letter_recipients r WHERE r.enterprise_id = e.id)
-			AND NOT EXISTS (SELECT 1 FROM letter_recipients r LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
-				WHERE r.enterprise_id = e.id AND sg.id IS NULL)
 		GROUP BY e.township`); err != nil {
 		return nil, err
 	}
@@ -511,12 +515,12 @@ func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigur
 		}
 		return m
 	}
-	sm, im := counts(signed), counts(inspected)
+	am, im := counts(addressed), counts(inspected)
 	for i := range ents {
-		ents[i].Signed, ents[i].SelfInspected = sm[ents[i].Township], im[ents[i].Township]
+		ents[i].Addressed, ents[i].SelfInspected = am[ents[i].Township], im[ents[i].Township]
 	}
 	var hz []DigestFigures
-	if err := s.scan(ctx, "digest-hazards", &hz, `SELECT e.township, 0 AS enterprises, 0 AS signed, 0 AS self_inspected,
+	if err := s.scan(ctx, "digest-hazards", &hz, `SELECT e.township, 0 AS enterprises, 0 AS addressed, 0 AS signed, 0 AS self_inspected,
 			COALESCE(SUM(CASE WHEN h.grade = ? THEN 0 ELSE 1 END), 0) AS open_general,
 			COALESCE(SUM(CASE WHEN h.grade = ? THEN 1 ELSE 0 END), 0) AS open_major,
 			COALESCE(SUM(CASE WHEN h.deadline < ? THEN 1 ELSE 0 END), 0) AS overdue
