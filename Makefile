@@ -22,12 +22,19 @@ test:
 bench:
 	$(TEST_ENV) go run ./cmd/bench
 
+# The long fault tests (faults/long_test.go): kill -9 mid-letter, Redis and
+# Postgres outages under load, WeCom API faults; each prints what it checked.
 faults:
-	$(TEST_ENV) go test -count=1 -tags faults -timeout 30m -run Fault -v ./faults/...
+	$(TEST_ENV) go test -count=1 -tags faults -timeout 60m -run '^TestFault' -v ./faults/...
 
+# Every fuzz target, one after another, each for FUZZTIME (default 10m).
 fuzz:
-	go test -run '^$$' -fuzz FuzzParseMessage -fuzztime $${FUZZTIME:-10m} ./bot/wecom/
-	go test -run '^$$' -fuzz FuzzParseEnvelope -fuzztime $${FUZZTIME:-10m} ./bot/wecom/
+	@set -e; for t in ./bot/wecom/:FuzzParseMessage ./bot/wecom/:FuzzParseEnvelope ./bot/wecom/:FuzzDecrypt \
+		./messages/form/:FuzzStep ./roster/:FuzzReadEnterprises ./roster/:FuzzReadOfficials; do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz: $$name in $$pkg for $${FUZZTIME:-10m}"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $${FUZZTIME:-10m} $$pkg; \
+	done
 
 lint:
 	go vet ./...
