@@ -53,6 +53,17 @@ func TestQueryScopeMatrix(t *testing.T) {
 			{"township without township", store.Scope{Role: safetybot.RoleTownship, UserID: r.QsStaff}},
 		}
 		off := func(days int) string { return fmt.Sprint(days) }
+		progressWant := []string{
+			"ent=2 signed=2 self=1 ni=1 hz=3 rect=1 open=2 overdue=1 major=1/1",
+			"ent=1 signed=0 self=1 ni=1 hz=1 rect=0 open=1 overdue=1 major=1/1",
+			"ent=1 signed=1 self=1 ni=0 hz=3 rect=1 open=2 overdue=1 major=1/1",
+			"ent=4 signed=2 self=2 ni=2 hz=4 rect=1 open=3 overdue=2 major=2/2",
+			"ent=2 signed=1 self=0 ni=1 hz=3 rect=2 open=1 overdue=0 major=1/0",
+			"ent=4 signed=3 self=2 ni=2 hz=5 rect=2 open=3 overdue=2 major=2/2",
+			"ent=2 signed=0 self=0 ni=1 hz=2 rect=1 open=1 overdue=0 major=1/0",
+			"ent=6 signed=3 self=2 ni=3 hz=7 rect=3 open=4 overdue=2 major=3/2",
+			"无权查看", "无权查看",
+		}
 		queries := []struct {
 			name string
 			run  func(sc store.Scope) (string, error)
@@ -60,19 +71,25 @@ func TestQueryScopeMatrix(t *testing.T) {
 		}{
 			{"progress", func(sc store.Scope) (string, error) {
 				p, err := s.ScopeProgress(ctx, sc, day)
-				return fmt.Sprintf("ent=%d signed=%d self=%d hz=%d rect=%d open=%d overdue=%d major=%d/%d",
-					p.Enterprises, p.Signed, p.SelfInspected, p.Hazards, p.Rectified, p.Open, p.Overdue, p.Major, p.MajorOpen), err
-			}, []string{
-				"ent=2 signed=2 self=1 hz=3 rect=1 open=2 overdue=1 major=1/1",
-				"ent=1 signed=0 self=1 hz=1 rect=0 open=1 overdue=1 major=1/1",
-				"ent=1 signed=1 self=1 hz=3 rect=1 open=2 overdue=1 major=1/1",
-				"ent=4 signed=2 self=2 hz=4 rect=1 open=3 overdue=2 major=2/2",
-				"ent=2 signed=1 self=0 hz=3 rect=2 open=1 overdue=0 major=1/0",
-				"ent=4 signed=3 self=2 hz=5 rect=2 open=3 overdue=2 major=2/2",
-				"ent=2 signed=0 self=0 hz=2 rect=1 open=1 overdue=0 major=1/0",
-				"ent=6 signed=3 self=2 hz=7 rect=3 open=4 overdue=2 major=3/2",
-				"无权查看", "无权查看",
-			}},
+				return progressString(p), err
+			}, progressWant},
+			{"progress snapshot", func(sc store.Scope) (string, error) {
+				rows, _, err := s.ProgressSnapshot(ctx, sc, day, time.Hour)
+				var p store.Progress
+				for _, r := range rows {
+					p.Enterprises += r.Enterprises
+					p.Signed += r.Signed
+					p.SelfInspected += r.SelfInspected
+					p.NotInspected += r.NotInspected
+					p.Hazards += r.Hazards
+					p.Rectified += r.Rectified
+					p.Open += r.Open
+					p.Overdue += r.Overdue
+					p.Major += r.Major
+					p.MajorOpen += r.MajorOpen
+				}
+				return progressString(p), err
+			}, progressWant},
 			{"progress by township", func(sc store.Scope) (string, error) {
 				rows, err := s.ProgressByTownship(ctx, sc, day)
 				var out []string
@@ -86,7 +103,7 @@ func TestQueryScopeMatrix(t *testing.T) {
 				"无权查看", "无权查看",
 			}},
 			{"未签收", func(sc store.Scope) (string, error) {
-				rows, total, err := s.UnsignedEnterprises(ctx, sc, store.Page{})
+				rows, _, total, err := s.UnsignedEnterprises(ctx, sc, store.Page{Count: true})
 				return entNames(rows, total), err
 			}, []string{
 				"", "青石家具厂", "", "青石家具厂,青石建材厂(未登记负责人)", "白沙印染厂",
@@ -94,7 +111,7 @@ func TestQueryScopeMatrix(t *testing.T) {
 				"无权查看", "无权查看",
 			}},
 			{"未自查", func(sc store.Scope) (string, error) {
-				rows, total, err := s.NotSelfInspected(ctx, sc, day, store.Page{})
+				rows, _, total, err := s.NotSelfInspected(ctx, sc, day, store.Page{Count: true})
 				return entNames(rows, total), err
 			}, []string{
 				"青石旅馆", "", "", "青石建材厂,青石旅馆", "白沙印染厂,白沙诊所(待签字)",
@@ -102,7 +119,7 @@ func TestQueryScopeMatrix(t *testing.T) {
 				"无权查看", "无权查看",
 			}},
 			{"逾期隐患", func(sc store.Scope) (string, error) {
-				rows, total, err := s.OverdueHazards(ctx, sc, day, store.Page{})
+				rows, _, total, err := s.OverdueHazards(ctx, sc, day, store.Page{Count: true})
 				return hazardNames(rows, total), err
 			}, []string{
 				"灭火器过期", "粉尘超标", "灭火器过期", "灭火器过期,粉尘超标", "",
@@ -110,15 +127,15 @@ func TestQueryScopeMatrix(t *testing.T) {
 				"无权查看", "无权查看",
 			}},
 			{"两年未检查", func(sc store.Scope) (string, error) {
-				rows, total, err := s.NotInspectedSince(ctx, sc, matrixDay.AddDate(0, 0, -730).Format("2006-01-02"), store.Page{})
+				rows, _, total, err := s.NotInspectedSince(ctx, sc, matrixDay.AddDate(0, 0, -730).Format("2006-01-02"), store.Page{Count: true})
 				return entNames(rows, total), err
 			}, []string{
-				"青石旅馆", "青石家具厂", "", "青石旅馆,青石家具厂", "白沙印染厂",
-				"青石旅馆,青石家具厂", "白沙印染厂", "白沙印染厂,青石旅馆,青石家具厂",
+				"青石旅馆", "青石家具厂", "", "青石家具厂,青石旅馆", "白沙印染厂",
+				"青石家具厂,青石旅馆", "白沙印染厂", "白沙印染厂,青石家具厂,青石旅馆",
 				"无权查看", "无权查看",
 			}},
 			{"隐患", func(sc store.Scope) (string, error) {
-				rows, total, err := s.Hazards(ctx, sc, store.Page{})
+				rows, total, err := s.Hazards(ctx, sc, store.Page{Count: true})
 				return hazardNames(rows, total), err
 			}, []string{
 				"灭火器过期,消防通道堵塞,电线老化", "粉尘超标", "灭火器过期,消防通道堵塞,电线老化",
@@ -128,7 +145,7 @@ func TestQueryScopeMatrix(t *testing.T) {
 				"无权查看", "无权查看",
 			}},
 			{"未整改隐患", func(sc store.Scope) (string, error) {
-				rows, total, err := s.OpenHazards(ctx, sc, store.Page{})
+				rows, _, total, err := s.OpenHazards(ctx, sc, store.Page{Count: true})
 				return hazardNames(rows, total), err
 			}, []string{
 				"灭火器过期,消防通道堵塞", "粉尘超标", "灭火器过期,消防通道堵塞", "灭火器过期,粉尘超标,消防通道堵塞",
@@ -136,7 +153,7 @@ func TestQueryScopeMatrix(t *testing.T) {
 				"无权查看", "无权查看",
 			}},
 			{"重大隐患", func(sc store.Scope) (string, error) {
-				rows, total, err := s.MajorHazards(ctx, sc, store.Page{})
+				rows, _, total, err := s.MajorHazards(ctx, sc, store.Page{Count: true})
 				return hazardNames(rows, total), err
 			}, []string{
 				"消防通道堵塞", "粉尘超标", "消防通道堵塞", "粉尘超标,消防通道堵塞", "",
@@ -244,17 +261,53 @@ func TestQueryScopeMatrix(t *testing.T) {
 
 		t.Run("pages", func(t *testing.T) {
 			office := person(r.Office)
-			rows, total, err := s.UnsignedEnterprises(ctx, office, store.Page{Offset: 1, Limit: 1})
-			if err != nil || total != 3 || entNames(rows, len(rows)) != "青石家具厂" {
-				t.Fatalf("second page of one: %s total %d err %v", entNames(rows, total), total, err)
+			var names []string
+			var after *store.Cursor
+			for i := 0; i < 4; i++ {
+				rows, next, total, err := s.UnsignedEnterprises(ctx, office, store.Page{After: after, Limit: 1, Count: i == 0})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 && total != 3 {
+					t.Fatalf("counted total %d, want 3", total)
+				}
+				names = append(names, entNames(rows, len(rows)))
+				if after = next; next == nil {
+					break
+				}
 			}
-			rows, total, err = s.UnsignedEnterprises(ctx, office, store.Page{Offset: 5, Limit: 1})
-			if err != nil || total != 3 || len(rows) != 0 {
-				t.Fatalf("past the end: %d rows total %d err %v", len(rows), total, err)
+			if got := strings.Join(names, "|"); got != "白沙印染厂|青石家具厂|青石建材厂(未登记负责人)" {
+				t.Fatalf("pages of one: %s", got)
 			}
-			hz, total, err := s.OverdueHazards(ctx, office, day, store.Page{Offset: 1, Limit: 5})
-			if err != nil || total != 2 || hazardNames(hz, len(hz)) != "粉尘超标" {
-				t.Fatalf("overdue from the second: %s total %d err %v", hazardNames(hz, total), total, err)
+			rows, next, total, err := s.OverdueHazards(ctx, office, day, store.Page{Limit: 1})
+			if err != nil || total != -1 || next == nil || hazardNames(rows, len(rows)) != "灭火器过期" {
+				t.Fatalf("first overdue page of one: %s next %v total %d err %v", hazardNames(rows, len(rows)), next, total, err)
+			}
+			rows, next, _, err = s.OverdueHazards(ctx, office, day, store.Page{After: next, Limit: 1})
+			if err != nil || next != nil || hazardNames(rows, len(rows)) != "粉尘超标" {
+				t.Fatalf("second and last overdue page: %s next %v err %v", hazardNames(rows, len(rows)), next, err)
+			}
+		})
+		t.Run("snapshot is recomputed when stale or of another day", func(t *testing.T) {
+			qs := person(r.QsLeader)
+			before, at, err := s.ProgressSnapshot(ctx, qs, day, time.Hour)
+			if err != nil || len(before) != 1 || before[0].Signed != 2 || at.IsZero() {
+				t.Fatalf("snapshot: %+v at %v %v", before, at, err)
+			}
+			if _, err := s.SignLetter(ctx, r.Letter, r.Li, safetybot.SignByText); err != nil {
+				t.Fatal(err)
+			}
+			cached, at2, err := s.ProgressSnapshot(ctx, qs, day, time.Hour)
+			if err != nil || cached[0].Signed != 2 || !at2.Equal(at) {
+				t.Fatalf("within the hour: signed %d at %v (first %v) %v, want the cached 2", cached[0].Signed, at2, at, err)
+			}
+			fresh, _, err := s.ProgressSnapshot(ctx, qs, day, 0)
+			if err != nil || fresh[0].Signed != 3 {
+				t.Fatalf("max age 0: signed %d %v, want 3", fresh[0].Signed, err)
+			}
+			next, _, err := s.ProgressSnapshot(ctx, qs, matrixDay.AddDate(0, 0, 6).Format("2006-01-02"), time.Hour)
+			if err != nil || next[0].Overdue != 3 {
+				t.Fatalf("six days later: overdue %d %v, want 3 (消防通道堵塞 is due on D+5)", next[0].Overdue, err)
 			}
 		})
 		t.Run("enterprise outside the scope is refused by id", func(t *testing.T) {
@@ -309,4 +362,9 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+func progressString(p store.Progress) string {
+	return fmt.Sprintf("ent=%d signed=%d self=%d ni=%d hz=%d rect=%d open=%d overdue=%d major=%d/%d",
+		p.Enterprises, p.Signed, p.SelfInspected, p.NotInspected, p.Hazards, p.Rectified, p.Open, p.Overdue, p.Major, p.MajorOpen)
 }

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -61,9 +62,10 @@ func TestQueriesByRole(t *testing.T) {
 
 		t.Run("township official", func(t *testing.T) {
 			qs := chatAs(t, b, r.QsStaff)
-			progress := messages.ProgressText(e2e.RosterQs, day, messages.Figures{Enterprises: 4, Signed: 2, SelfInspected: 2,
-				Hazards: 4, Rectified: 1, Open: 3, Overdue: 2, Major: 2, MajorOpen: 2})
-			mustEqual(t, "本镇进度", qs.say("本镇进度"), progress)
+			got := qs.say("本镇进度")
+			progress := messages.ProgressText(e2e.RosterQs, day, statAt(t, got), messages.Figures{Enterprises: 4, Signed: 2, SelfInspected: 2,
+				NotInspected: 2, Hazards: 4, Rectified: 1, Open: 3, Overdue: 2, Major: 2, MajorOpen: 2})
+			mustEqual(t, "本镇进度", got, progress)
 			mustEqual(t, "menu 本镇进度", qs.menu(messages.MenuProgress), progress)
 			mustEqual(t, "未签收", qs.say("未签收"), "青石镇 未签收公开信的企业 2 家：\n"+
 				"1. 青石家具厂（李秀英 13800000003）\n2. 青石建材厂（13800000004 未登记负责人）")
@@ -74,7 +76,7 @@ func TestQueriesByRole(t *testing.T) {
 				"1. 青石小吃店：灭火器过期（一般，整改中，期限"+sd(-10)+"，逾期10天）\n"+
 				"2. 青石家具厂：粉尘超标（重大，待复查，期限"+sd(-5)+"，逾期5天）")
 			mustEqual(t, "两年未检查", qs.say("两年未检查"), "青石镇 两年内未检查的企业 2 家：\n"+
-				"1. 青石旅馆（王建国 13800000002 从未检查）\n2. 青石家具厂（李秀英 13800000003 上次 "+dayOff(r, -1200)+"）")
+				"1. 青石家具厂（李秀英 13800000003 上次 "+dayOff(r, -1200)+"）\n2. 青石旅馆（王建国 13800000002 从未检查）")
 			status := "青石家具厂（青石镇·小家具·重点单位）\n负责人：李秀英　电话：13800000003\n" +
 				"公开信：未签收《" + e2e.RosterLetter + "》\n本月自查：已完成（负责人已签字）\n" +
 				"隐患：未整改 1 条（逾期 1 条），已整改 0 条\n· 粉尘超标（重大，期限" + sd(-5) + "，逾期5天）\n" +
@@ -97,8 +99,9 @@ func TestQueriesByRole(t *testing.T) {
 
 		t.Run("department official", func(t *testing.T) {
 			zj := chatAs(t, b, r.Zj)
-			mustEqual(t, "进度", zj.say("进度"), messages.ProgressText("住建局监管企业", day, messages.Figures{Enterprises: 2,
-				Hazards: 2, Rectified: 1, Open: 1, Major: 1}))
+			got := zj.say("进度")
+			mustEqual(t, "进度", got, messages.ProgressText("住建局监管企业", day, statAt(t, got), messages.Figures{Enterprises: 2,
+				NotInspected: 1, Hazards: 2, Rectified: 1, Open: 1, Major: 1}))
 			mustEqual(t, "重大隐患 (tracked)", zj.say("重大隐患"), "未整改的重大隐患（含我跟踪的） 1 条：\n"+
 				"1. 青石家具厂［青石镇］：粉尘超标（重大，待复查，期限"+sd(-5)+"，逾期5天）［我跟踪］")
 			mustEqual(t, "未签收", zj.say("未签收"), "住建局监管企业 未签收公开信的企业 2 家：\n"+
@@ -108,17 +111,18 @@ func TestQueriesByRole(t *testing.T) {
 			yj := chatAs(t, b, r.Yj)
 			mustEqual(t, "抽查任务", yj.say("抽查任务"), fmt.Sprintf("抽查任务 1 家：\n1. 青石家具厂［青石镇］批次%d", r.SpotCheck))
 			mustEqual(t, "两年未检查", yj.say("两年未检查"), "应急管理局监管企业 两年内未检查的企业 2 家：\n"+
-				"1. 青石旅馆［青石镇］（王建国 13800000002 从未检查）\n2. 青石家具厂［青石镇］（李秀英 13800000003 上次 "+dayOff(r, -1200)+"）")
+				"1. 青石家具厂［青石镇］（李秀英 13800000003 上次 "+dayOff(r, -1200)+"）\n2. 青石旅馆［青石镇］（王建国 13800000002 从未检查）")
 			mustContain(t, "逾期隐患", yj.say("逾期隐患"), "逾期未整改隐患 2 条：")
 		})
 
 		t.Run("office", func(t *testing.T) {
 			of := chatAs(t, b, r.Office)
-			bs := messages.Figures{Enterprises: 2, Signed: 1, Hazards: 3, Rectified: 2, Open: 1, Major: 1}
-			qs := messages.Figures{Enterprises: 4, Signed: 2, SelfInspected: 2, Hazards: 4, Rectified: 1, Open: 3, Overdue: 2, Major: 2, MajorOpen: 2}
-			all := messages.Figures{Enterprises: 6, Signed: 3, SelfInspected: 2, Hazards: 7, Rectified: 3, Open: 4, Overdue: 2, Major: 3, MajorOpen: 2}
-			city := messages.CityHeader(day, all) + "\n" + messages.CityLine(e2e.RosterBs, bs) + "\n" + messages.CityLine(e2e.RosterQs, qs)
-			mustEqual(t, "全市进度", of.say("全市进度"), city)
+			bs := messages.Figures{Enterprises: 2, Signed: 1, NotInspected: 1, Hazards: 3, Rectified: 2, Open: 1, Major: 1}
+			qs := messages.Figures{Enterprises: 4, Signed: 2, SelfInspected: 2, NotInspected: 2, Hazards: 4, Rectified: 1, Open: 3, Overdue: 2, Major: 2, MajorOpen: 2}
+			all := messages.Figures{Enterprises: 6, Signed: 3, SelfInspected: 2, NotInspected: 3, Hazards: 7, Rectified: 3, Open: 4, Overdue: 2, Major: 3, MajorOpen: 2}
+			got := of.say("全市进度")
+			city := messages.CityHeader(day, statAt(t, got), all) + "\n" + messages.CityLine(e2e.RosterBs, bs) + "\n" + messages.CityLine(e2e.RosterQs, qs)
+			mustEqual(t, "全市进度", got, city)
 			mustEqual(t, "进度", of.say("进度"), city)
 			mustContain(t, "企业 印染", of.say("企业 印染"), "白沙印染厂（白沙镇·小印染·重点单位）\n负责人：刘洋")
 			mustEqual(t, "未签收", of.say("未签收"), "全市 未签收公开信的企业 3 家：\n1. 白沙印染厂［白沙镇］（刘洋 13800000006）\n"+
@@ -129,6 +133,16 @@ func TestQueriesByRole(t *testing.T) {
 			mustEqual(t, "我的情况", chatAs(t, b, e2e.Users("stranger", 1)[0]).say("我的情况"), messages.NotRegistered)
 		})
 	})
+}
+
+// statAt returns the HH:MM a progress answer says its figures were counted at.
+func statAt(t *testing.T, reply string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(\d\d:\d\d)统计`).FindStringSubmatch(reply)
+	if m == nil {
+		t.Fatalf("no counting time in %q", reply)
+	}
+	return m[1]
 }
 
 // selfDue is the month's self-inspection due date (the 30th, or the month's

@@ -127,5 +127,5 @@ func RunSpotCheck(ctx context.Context, st *store.Store, in SpotCheckInput) (Spot
 
 // spotList answers the 查看名单 button of a spot-check card.
 func (h *queries) spotList(ctx context.Context, req *Request) (messages.Reply, error) {
-	return h.show(ctx, req, listTasks, 0)
+	return h.show(ctx, req, listTasks, moreState{})
 }

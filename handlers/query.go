@@ -26,19 +26,46 @@ const (
 	convPickQuery = "query_pick" // 企业 名称 matched several: pick by number
 )
 
-// moreState is where a paged list stands.
+// moreState is where a paged list stands: how many lines were shown, and
+// for keyset lists the key of the last one.
 type moreState struct {
-	List   string `json:"list"`
-	Offset int    `json:"offset"`
+	List  string        `json:"list"`
+	Shown int           `json:"shown"`
+	After *store.Cursor `json:"after,omitempty"`
 }
 
 type pickQuery struct {
 	IDs []int64 `json:"ids"`
 }
 
-// A listFunc fetches one page of a list from offset: the header, the rendered
-// lines (numbered from offset+1), the total, and the text for an empty list.
-type listFunc func(ctx context.Context, sc store.Scope, day string, offset int) (header string, lines []string, total int, empty string, err error)
+// A listFunc fetches the next lines of a list from where st says it stands.
+type listFunc func(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error)
+
+// listPart is what a listFunc fetched.
+type listPart struct {
+	header func(total int) string // the list's header for its total (-1: unknown)
+	lines  []pageLine
+	next   *store.Cursor // keyset lists: where the list continues after the last line; nil at its end
+	total  int           // the whole list's length, -1 when not counted
+	// figure, when set, gives the total from the progress snapshot for a
+	// list whose total was not counted.
+	figure func(store.Progress) int
+	empty  string // the answer when the list is empty
+}
+
+// pageLine is one line of a list and, for keyset lists, its key.
+type pageLine struct {
+	text string
+	key  *store.Cursor
+}
+
+func plain(texts []string) []pageLine {
+	out := make([]pageLine, len(texts))
+	for i, t := range texts {
+		out[i] = pageLine{text: t}
+	}
+	return out
+}
 
 // Lists that can be paged.
 const (
@@ -56,6 +83,11 @@ const (
 
 // pageFetch is how many rows a page fetches: more than fit in one message.
 const pageFetch = 80
+
+// progressMaxAge is how old officials' progress figures (and the totals of
+// their long lists) may be: they come from a snapshot recomputed at most
+// this often, so that no question aggregates every hazard of the city.
+const progressMaxAge = time.Minute
 
 func newQueries(s *store.Store, loc *time.Location) *queries {
 	h := &queries{store: s, loc: loc}
@@ -103,30 +135,51 @@ func scopeTitle(sc store.Scope) string {
 	return ""
 }
 
-// show renders the page of list from offset and remembers where it ends, so
-// that 更多 continues it.
-func (h *queries) show(ctx context.Context, req *Request, list string, offset int) (messages.Reply, error) {
+// show renders the next page of a list (from st) and remembers where it
+// ends, so that 更多 continues it.
+func (h *queries) show(ctx context.Context, req *Request, list string, st moreState) (messages.Reply, error) {
 	sc, reply, ok := scopeOf(req)
 	if !ok {
 		return reply, nil
 	}
-	fn := h.lists[list]
-	header, lines, total, empty, err := fn(ctx, sc, h.today(), offset)
+	day := h.today()
+	part, err := h.lists[list](ctx, sc, day, st)
 	if err != nil {
 		return nil, err
 	}
-	if len(lines) == 0 {
+	if len(part.lines) == 0 {
 		if err := h.forgetMore(ctx, req.In.From); err != nil {
 			return nil, err
 		}
-		if offset > 0 {
+		if st.Shown > 0 {
 			return messages.Reply{messages.Text(messages.NoMore)}, nil
 		}
-		return messages.Reply{messages.Text(empty)}, nil
+		return messages.Reply{messages.Text(part.empty)}, nil
 	}
-	text, n := messages.PageText(header, lines, offset, total)
-	if offset+n < total {
-		err = h.rememberMore(ctx, req.In.From, moreState{List: list, Offset: offset + n})
+	total := part.total
+	switch {
+	case total >= 0:
+	case part.next == nil:
+		total = st.Shown + len(part.lines) // the list ends with these lines
+	case part.figure != nil:
+		rows, _, err := h.store.ProgressSnapshot(ctx, sc, day, progressMaxAge)
+		if err != nil {
+			return nil, err
+		}
+		total = max(part.figure(sumProgress(rows)), st.Shown+len(part.lines)+1)
+	}
+	texts := make([]string, len(part.lines))
+	for i, l := range part.lines {
+		texts[i] = l.text
+	}
+	more := part.next != nil || (part.total >= 0 && st.Shown+len(part.lines) < part.total)
+	text, n := messages.PageText(part.header(total), texts, st.Shown, total, more)
+	next := moreState{List: list, Shown: st.Shown + n, After: part.next}
+	if n < len(part.lines) {
+		next.After, more = part.lines[n-1].key, true
+	}
+	if more {
+		err = h.rememberMore(ctx, req.In.From, next)
 	} else {
 		err = h.forgetMore(ctx, req.In.From)
 	}
@@ -176,7 +229,7 @@ func (h *queries) more(ctx context.Context, req *Request) (messages.Reply, error
 	if err := json.Unmarshal([]byte(conv.Data), &st); err != nil || h.lists[st.List] == nil {
 		return messages.Reply{messages.Text(messages.NoMore)}, h.store.DeleteConversation(ctx, req.In.From)
 	}
-	return h.show(ctx, req, st.List, st.Offset)
+	return h.show(ctx, req, st.List, st)
 }
 
 // noMore answers 更多 when no list is open.
@@ -190,12 +243,12 @@ func (h *queries) mine(ctx context.Context, req *Request) (messages.Reply, error
 	if req.Person != nil && req.Person.Role.IsOfficial() {
 		return h.progress(ctx, req)
 	}
-	return h.show(ctx, req, listMine, 0)
+	return h.show(ctx, req, listMine, moreState{})
 }
 
 // hazards answers 隐患: a principal's hazards; an official's open hazards.
 func (h *queries) hazards(ctx context.Context, req *Request) (messages.Reply, error) {
-	return h.show(ctx, req, listHazards, 0)
+	return h.show(ctx, req, listHazards, moreState{})
 }
 
 // progress answers 本镇进度, 本部门进度 and 进度 (the office: 全市进度).
@@ -206,16 +259,33 @@ func (h *queries) progress(ctx context.Context, req *Request) (messages.Reply, e
 	}
 	switch {
 	case isEnterpriseSide(sc.Role):
-		return h.show(ctx, req, listMine, 0)
+		return h.show(ctx, req, listMine, moreState{})
 	case sc.Role == safetybot.RoleOffice:
-		return h.show(ctx, req, listCity, 0)
+		return h.show(ctx, req, listCity, moreState{})
 	}
 	day := h.today()
-	p, err := h.store.ScopeProgress(ctx, sc, day)
+	rows, at, err := h.store.ProgressSnapshot(ctx, sc, day, progressMaxAge)
 	if err != nil {
 		return nil, err
 	}
-	return messages.Reply{messages.Text(messages.ProgressText(scopeTitle(sc), day, figures(p)))}, nil
+	return messages.Reply{messages.Text(messages.ProgressText(scopeTitle(sc), day, at.In(h.loc).Format("15:04"), figures(sumProgress(rows))))}, nil
+}
+
+func sumProgress(rows []store.Progress) store.Progress {
+	var t store.Progress
+	for _, r := range rows {
+		t.Enterprises += r.Enterprises
+		t.Signed += r.Signed
+		t.SelfInspected += r.SelfInspected
+		t.NotInspected += r.NotInspected
+		t.Hazards += r.Hazards
+		t.Rectified += r.Rectified
+		t.Open += r.Open
+		t.Overdue += r.Overdue
+		t.Major += r.Major
+		t.MajorOpen += r.MajorOpen
+	}
+	return t
 }
 
 // city answers 全市进度 (office only).
@@ -223,7 +293,7 @@ func (h *queries) city(ctx context.Context, req *Request) (messages.Reply, error
 	if req.Person != nil && req.Person.Role != safetybot.RoleOffice {
 		return messages.Reply{messages.Text(messages.OnlyOffice)}, nil
 	}
-	return h.show(ctx, req, listCity, 0)
+	return h.show(ctx, req, listCity, moreState{})
 }
 
 // officialList answers a list only officials may ask for.
@@ -232,7 +302,7 @@ func (h *queries) officialList(list string) Func {
 		if req.Person != nil && !req.Person.Role.IsOfficial() {
 			return messages.Reply{messages.Text(messages.OnlyOfficials)}, nil
 		}
-		return h.show(ctx, req, list, 0)
+		return h.show(ctx, req, list, moreState{})
 	}
 }
 
@@ -399,5 +469,5 @@ func deref(s *string) string {
 
 func figures(p store.Progress) messages.Figures {
 	return messages.Figures{Enterprises: p.Enterprises, Signed: p.Signed, SelfInspected: p.SelfInspected,
-		Hazards: p.Hazards, Rectified: p.Rectified, Open: p.Open, Overdue: p.Overdue, Major: p.Major, MajorOpen: p.MajorOpen}
+		NotInspected: p.NotInspected, Hazards: p.Hazards, Rectified: p.Rectified, Open: p.Open, Overdue: p.Overdue, Major: p.Major, MajorOpen: p.MajorOpen}
 }

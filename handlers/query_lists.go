@@ -9,108 +9,121 @@ import (
 	"safetybot/store"
 )
 
-// The paged lists. Each renders the lines of one fetch; show decides how many
-// fit in one message.
+// The paged lists. Each fetches the next lines from where the list stands;
+// show decides how many fit in one message. Officials' lists are keyset
+// paged and take their totals from the progress snapshot; a principal's
+// lists are short, counted exactly.
 
-func (h *queries) mineList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
+func header(h string) func(int) string { return func(int) string { return h } }
+
+// keyPage is the store page of a keyset list continuing from st.
+func keyPage(sc store.Scope, st moreState) store.Page {
+	return store.Page{After: st.After, Limit: pageFetch, Count: isEnterpriseSide(sc.Role)}
+}
+
+func (h *queries) mineList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
 	ents, err := h.store.MyEnterprises(ctx, sc)
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
 	due, err := h.selfInspectionDue(ctx, day)
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
 	var blocks []string
-	for i := offset; i < len(ents) && i < offset+pageFetch; i++ {
-		st, err := h.store.EnterpriseStatusInScope(ctx, sc, ents[i].ID, day)
+	for i := st.Shown; i < len(ents) && i < st.Shown+pageFetch; i++ {
+		status, err := h.store.EnterpriseStatusInScope(ctx, sc, ents[i].ID, day)
 		if err != nil {
-			return "", nil, 0, "", err
+			return listPart{}, err
 		}
-		blocks = append(blocks, messages.MyEnterpriseText(statusView(st), day, due))
+		blocks = append(blocks, messages.MyEnterpriseText(statusView(status), day, due))
 	}
-	return "您的情况（" + messages.ShortDate(day) + "）：", blocks, len(ents), messages.NoEnterprisesYet, nil
+	return listPart{header: header("您的情况（" + messages.ShortDate(day) + "）："), lines: plain(blocks), total: len(ents),
+		empty: messages.NoEnterprisesYet}, nil
 }
 
-func (h *queries) hazardsList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
-	pg := store.Page{Offset: offset, Limit: pageFetch}
-	if isEnterpriseSide(sc.Role) {
-		rows, total, err := h.store.Hazards(ctx, sc, pg)
-		if err != nil {
-			return "", nil, 0, "", err
-		}
-		ents, err := h.store.MyEnterprises(ctx, sc)
-		if err != nil {
-			return "", nil, 0, "", err
-		}
-		header := messages.ListHeader("", "您企业的隐患共", total, "条（未整改的在前）")
-		return header, hazardLines(rows, offset, day, len(ents) > 1, false), total, "您的企业目前没有登记隐患。", nil
-	}
-	rows, total, err := h.store.OpenHazards(ctx, sc, pg)
-	if err != nil {
-		return "", nil, 0, "", err
-	}
-	header := messages.ListHeader(scopeTitle(sc), " 未整改隐患", total, "条")
-	return header, hazardLines(rows, offset, day, true, sc.Role != safetybot.RoleTownship), total, scopeTitle(sc) + "目前没有未整改的隐患。", nil
-}
-
-func hazardLines(rows []store.HazardLine, offset int, day string, withEnterprise, withTownship bool) []string {
-	lines := make([]string, len(rows))
+func hazardLines(rows []store.HazardLine, offset int, day string, withEnterprise, withTownship bool) []pageLine {
+	lines := make([]pageLine, len(rows))
 	for i, r := range rows {
-		lines[i] = messages.HazardLineText(offset+i+1, r.Enterprise, r.Township, r.Description, r.Grade, r.Status, deref(r.Deadline), day, withEnterprise, withTownship)
+		key := store.Cursor{Deadline: "9999-12-31", ID: r.ID}
+		if r.Deadline != nil {
+			key.Deadline = *r.Deadline
+		}
+		lines[i] = pageLine{text: messages.HazardLineText(offset+i+1, r.Enterprise, r.Township, r.Description, r.Grade, r.Status, deref(r.Deadline), day, withEnterprise, withTownship), key: &key}
 	}
 	return lines
 }
 
-func enterpriseLines(rows []store.EnterpriseLine, offset int, withTownship bool, detail func(store.EnterpriseLine) string) []string {
-	lines := make([]string, len(rows))
+func enterpriseLines(rows []store.EnterpriseLine, offset int, withTownship bool, detail func(store.EnterpriseLine) string) []pageLine {
+	lines := make([]pageLine, len(rows))
 	for i, r := range rows {
 		d := r.Detail
 		if detail != nil {
 			d = detail(r)
 		}
-		lines[i] = messages.EnterpriseLineText(offset+i+1, r.Name, r.Township, r.Principal, r.Phone, d, withTownship)
+		lines[i] = pageLine{text: messages.EnterpriseLineText(offset+i+1, r.Name, r.Township, r.Principal, r.Phone, d, withTownship),
+			key: &store.Cursor{Township: r.Township, Name: r.Name, ID: r.ID}}
 	}
 	return lines
 }
 
-func (h *queries) cityList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
-	rows, err := h.store.ProgressByTownship(ctx, sc, day)
-	if err != nil {
-		return "", nil, 0, "", err
+func (h *queries) hazardsList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
+	if isEnterpriseSide(sc.Role) {
+		rows, total, err := h.store.Hazards(ctx, sc, store.Page{Offset: st.Shown, Limit: pageFetch, Count: true})
+		if err != nil {
+			return listPart{}, err
+		}
+		ents, err := h.store.MyEnterprises(ctx, sc)
+		if err != nil {
+			return listPart{}, err
+		}
+		lines := hazardLines(rows, st.Shown, day, len(ents) > 1, false)
+		for i := range lines {
+			lines[i].key = nil // paged by offset
+		}
+		return listPart{header: func(total int) string {
+			return messages.ListHeader("", "您企业的隐患共", total, "条（未整改的在前）")
+		},
+			lines: lines, total: total, empty: "您的企业目前没有登记隐患。"}, nil
 	}
-	var total store.Progress
-	for _, r := range rows {
-		total.Enterprises += r.Enterprises
-		total.Signed += r.Signed
-		total.SelfInspected += r.SelfInspected
-		total.Hazards += r.Hazards
-		total.Rectified += r.Rectified
-		total.Open += r.Open
-		total.Overdue += r.Overdue
-		total.Major += r.Major
-		total.MajorOpen += r.MajorOpen
+	rows, next, total, err := h.store.OpenHazards(ctx, sc, keyPage(sc, st))
+	if err != nil {
+		return listPart{}, err
+	}
+	return listPart{header: func(total int) string { return messages.ListHeader(scopeTitle(sc), " 未整改隐患", total, "条") },
+		lines: hazardLines(rows, st.Shown, day, true, sc.Role != safetybot.RoleTownship), next: next, total: total,
+		figure: func(p store.Progress) int { return p.Open }, empty: scopeTitle(sc) + "目前没有未整改的隐患。"}, nil
+}
+
+func (h *queries) cityList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
+	rows, at, err := h.store.ProgressSnapshot(ctx, sc, day, progressMaxAge)
+	if err != nil {
+		return listPart{}, err
 	}
 	var lines []string
-	for i := offset; i < len(rows); i++ {
+	for i := st.Shown; i < len(rows); i++ {
 		lines = append(lines, messages.CityLine(rows[i].Township, figures(rows[i])))
 	}
-	return messages.CityHeader(day, figures(total)), lines, len(rows), "还没有登记企业。", nil
+	return listPart{header: header(messages.CityHeader(day, at.In(h.loc).Format("15:04"), figures(sumProgress(rows)))),
+		lines: plain(lines), total: len(rows), empty: "还没有登记企业。"}, nil
 }
 
-func (h *queries) unsignedList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
-	rows, total, err := h.store.UnsignedEnterprises(ctx, sc, store.Page{Offset: offset, Limit: pageFetch})
+func (h *queries) unsignedList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
+	rows, next, total, err := h.store.UnsignedEnterprises(ctx, sc, keyPage(sc, st))
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
-	return messages.ListHeader(scopeTitle(sc), " 未签收公开信的企业", total, "家"),
-		enterpriseLines(rows, offset, sc.Role != safetybot.RoleTownship, nil), total, scopeTitle(sc) + "的企业都已签收公开信。", nil
+	return listPart{header: func(total int) string {
+		return messages.ListHeader(scopeTitle(sc), " 未签收公开信的企业", total, "家")
+	},
+		lines: enterpriseLines(rows, st.Shown, sc.Role != safetybot.RoleTownship, nil), next: next, total: total,
+		figure: func(p store.Progress) int { return p.Enterprises - p.Signed }, empty: scopeTitle(sc) + "的企业都已签收公开信。"}, nil
 }
 
-func (h *queries) noSelfList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
-	rows, total, err := h.store.NotSelfInspected(ctx, sc, day, store.Page{Offset: offset, Limit: pageFetch})
+func (h *queries) noSelfList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
+	rows, next, total, err := h.store.NotSelfInspected(ctx, sc, day, keyPage(sc, st))
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
 	detail := func(r store.EnterpriseLine) string {
 		switch r.Detail {
@@ -122,73 +135,83 @@ func (h *queries) noSelfList(ctx context.Context, sc store.Scope, day string, of
 		return ""
 	}
 	t, _ := time.Parse("2006-01-02", day)
-	return messages.ListHeader(scopeTitle(sc), " "+t.Format("1")+"月未完成自查的企业", total, "家"),
-		enterpriseLines(rows, offset, sc.Role != safetybot.RoleTownship, detail), total, scopeTitle(sc) + "的企业本月都已完成自查。", nil
+	return listPart{header: func(total int) string {
+		return messages.ListHeader(scopeTitle(sc), " "+t.Format("1")+"月未完成自查的企业", total, "家")
+	}, lines: enterpriseLines(rows, st.Shown, sc.Role != safetybot.RoleTownship, detail), next: next, total: total,
+		figure: func(p store.Progress) int { return p.Enterprises - p.SelfInspected }, empty: scopeTitle(sc) + "的企业本月都已完成自查。"}, nil
 }
 
-func (h *queries) overdueList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
-	rows, total, err := h.store.OverdueHazards(ctx, sc, day, store.Page{Offset: offset, Limit: pageFetch})
+func (h *queries) overdueList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
+	rows, next, total, err := h.store.OverdueHazards(ctx, sc, day, keyPage(sc, st))
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
-	return messages.ListHeader(scopeTitle(sc), " 逾期未整改隐患", total, "条"),
-		hazardLines(rows, offset, day, true, sc.Role != safetybot.RoleTownship), total, scopeTitle(sc) + "目前没有逾期隐患。", nil
+	return listPart{header: func(total int) string {
+		return messages.ListHeader(scopeTitle(sc), " 逾期未整改隐患", total, "条")
+	},
+		lines: hazardLines(rows, st.Shown, day, true, sc.Role != safetybot.RoleTownship), next: next, total: total,
+		figure: func(p store.Progress) int { return p.Overdue }, empty: scopeTitle(sc) + "目前没有逾期隐患。"}, nil
 }
 
-// twoYears is the S9 window: places not inspected in the last two years.
-const twoYears = 730
-
-func (h *queries) noInspList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
-	t, _ := time.Parse("2006-01-02", day)
-	cutoff := t.AddDate(0, 0, -twoYears).Format("2006-01-02")
-	rows, total, err := h.store.NotInspectedSince(ctx, sc, cutoff, store.Page{Offset: offset, Limit: pageFetch})
+func (h *queries) noInspList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
+	rows, next, total, err := h.store.NotInspectedSince(ctx, sc, store.InspectionCutoff(day), keyPage(sc, st))
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
 	detail := func(r store.EnterpriseLine) string { return messages.NotInspectedDetail(deref(r.Date)) }
-	return messages.ListHeader(scopeTitle(sc), " 两年内未检查的企业", total, "家"),
-		enterpriseLines(rows, offset, sc.Role != safetybot.RoleTownship, detail), total, scopeTitle(sc) + "的企业两年内都检查过。", nil
+	return listPart{header: func(total int) string {
+		return messages.ListHeader(scopeTitle(sc), " 两年内未检查的企业", total, "家")
+	},
+		lines: enterpriseLines(rows, st.Shown, sc.Role != safetybot.RoleTownship, detail), next: next, total: total,
+		figure: func(p store.Progress) int { return p.NotInspected }, empty: scopeTitle(sc) + "的企业两年内都检查过。"}, nil
 }
 
-func (h *queries) majorList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
-	rows, total, err := h.store.MajorHazards(ctx, sc, store.Page{Offset: offset, Limit: pageFetch})
+func (h *queries) majorList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
+	rows, next, total, err := h.store.MajorHazards(ctx, sc, keyPage(sc, st))
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
-	lines := hazardLines(rows, offset, day, true, sc.Role != safetybot.RoleTownship)
+	lines := hazardLines(rows, st.Shown, day, true, sc.Role != safetybot.RoleTownship)
 	for i, r := range rows {
 		if r.Tracker == sc.UserID {
-			lines[i] += "［我跟踪］"
+			lines[i].text += "［我跟踪］"
 		}
 	}
-	return messages.ListHeader("", "未整改的重大隐患（含我跟踪的）", total, "条"), lines, total, "目前没有您需要跟踪的重大隐患。", nil
+	// Tracked hazards outside the scope are not in the snapshot: the
+	// total is the scope's open major hazards at least.
+	return listPart{header: func(total int) string {
+		return messages.ListHeader("", "未整改的重大隐患（含我跟踪的）", total, "条")
+	},
+		lines: lines, next: next, total: total, figure: func(p store.Progress) int { return p.MajorOpen },
+		empty: "目前没有您需要跟踪的重大隐患。"}, nil
 }
 
-func (h *queries) tasksList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
-	rows, total, err := h.store.SpotCheckTasks(ctx, sc, store.Page{Offset: offset, Limit: pageFetch})
+func (h *queries) tasksList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
+	rows, total, err := h.store.SpotCheckTasks(ctx, sc, store.Page{Offset: st.Shown, Limit: pageFetch, Count: true})
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
 	lines := make([]string, len(rows))
 	for i, r := range rows {
-		lines[i] = messages.SpotCheckLine(offset+i+1, r.Enterprise, r.Township, r.SpotCheckID, r.Official, sc.Role == safetybot.RoleOffice)
+		lines[i] = messages.SpotCheckLine(st.Shown+i+1, r.Enterprise, r.Township, r.SpotCheckID, r.Official, sc.Role == safetybot.RoleOffice)
 	}
-	return messages.ListHeader("", "抽查任务", total, "家"), lines, total, "您目前没有抽查任务。", nil
+	return listPart{header: func(total int) string { return messages.ListHeader("", "抽查任务", total, "家") },
+		lines: plain(lines), total: total, empty: "您目前没有抽查任务。"}, nil
 }
 
-func (h *queries) ledList(ctx context.Context, sc store.Scope, day string, offset int) (string, []string, int, string, error) {
+func (h *queries) ledList(ctx context.Context, sc store.Scope, day string, st moreState) (listPart, error) {
 	rows, err := h.store.LedInspections(ctx, sc, day)
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
 	cs, err := h.store.ActiveCampaignSettings(ctx)
 	if err != nil {
-		return "", nil, 0, "", err
+		return listPart{}, err
 	}
-	header := messages.LedHeader(day, len(rows), cs.LedInspectionTarget)
+	head := messages.LedHeader(day, len(rows), cs.LedInspectionTarget)
 	var lines []string
-	for i := offset; i < len(rows); i++ {
+	for i := st.Shown; i < len(rows); i++ {
 		lines = append(lines, messages.LedLine(i+1, rows[i].InspectedOn, rows[i].Enterprise, rows[i].Township, rows[i].Hazards))
 	}
-	return header, lines, len(rows), header + "\n发送“带队检查”登记一次。", nil
+	return listPart{header: header(head), lines: plain(lines), total: len(rows), empty: head + "\n发送“带队检查”登记一次。"}, nil
 }

@@ -27,6 +27,7 @@ const (
 // Figures are the campaign's numbers for one scope or township.
 type Figures struct {
 	Enterprises, Signed, SelfInspected int
+	NotInspected                       int
 	Hazards, Rectified, Open, Overdue  int
 	Major, MajorOpen                   int
 }
@@ -58,24 +59,26 @@ func DaysBetween(from, to string) int {
 	return int(b.Sub(a).Hours() / 24)
 }
 
-// ProgressText answers 本镇进度 / 进度 for one scope on day.
-func ProgressText(title, day string, f Figures) string {
+// ProgressText answers 本镇进度 / 进度 for one scope on day; at is when the
+// figures were counted (HH:MM).
+func ProgressText(title, day, at string, f Figures) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s进度（%s）\n", title, ShortDate(day))
+	fmt.Fprintf(&b, "%s进度（%s %s统计）\n", title, ShortDate(day), at)
 	fmt.Fprintf(&b, "企业：%d 家\n", f.Enterprises)
 	fmt.Fprintf(&b, "公开信签收率：%s（%d/%d）\n", Rate(f.Signed, f.Enterprises), f.Signed, f.Enterprises)
 	fmt.Fprintf(&b, "本月自查率：%s（%d/%d）\n", Rate(f.SelfInspected, f.Enterprises), f.SelfInspected, f.Enterprises)
 	fmt.Fprintf(&b, "隐患整改率：%s（%d/%d）\n", Rate(f.Rectified, f.Hazards), f.Rectified, f.Hazards)
 	fmt.Fprintf(&b, "未整改隐患 %d 条，其中逾期 %d 条\n", f.Open, f.Overdue)
 	fmt.Fprintf(&b, "重大隐患 %d 条，未整改 %d 条\n", f.Major, f.MajorOpen)
-	b.WriteString("看名单请发：未签收、未自查、逾期隐患")
+	fmt.Fprintf(&b, "两年未检查 %d 家\n", f.NotInspected)
+	b.WriteString("看名单请发：未签收、未自查、逾期隐患、两年未检查")
 	return b.String()
 }
 
-// CityHeader heads the 全市进度 list.
-func CityHeader(day string, f Figures) string {
-	return fmt.Sprintf("全市进度（%s）\n企业 %d 家｜签收 %s｜自查 %s｜整改 %s｜逾期隐患 %d 条\n各镇街（签收/自查/整改/逾期）：",
-		ShortDate(day), f.Enterprises, Rate(f.Signed, f.Enterprises), Rate(f.SelfInspected, f.Enterprises),
+// CityHeader heads the 全市进度 list; at is when the figures were counted (HH:MM).
+func CityHeader(day, at string, f Figures) string {
+	return fmt.Sprintf("全市进度（%s %s统计）\n企业 %d 家｜签收 %s｜自查 %s｜整改 %s｜逾期隐患 %d 条\n各镇街（签收/自查/整改/逾期）：",
+		ShortDate(day), at, f.Enterprises, Rate(f.Signed, f.Enterprises), Rate(f.SelfInspected, f.Enterprises),
 		Rate(f.Rectified, f.Hazards), f.Overdue)
 }
 
@@ -156,9 +159,11 @@ func isOpenStatus(s string) bool {
 
 // PageText renders one page of a list: header, as many lines as fit one WeCom
 // text message (from the first), and a footer saying which part this is and
-// how to get the next. It returns the text and how many lines it used (at
-// least one when there are lines; an over-long line is cut).
-func PageText(header string, lines []string, offset, total int) (string, int) {
+// how to get the next. offset is how many lines earlier pages showed; total
+// is the length of the whole list (-1 when unknown); more says whether lines
+// follow the ones that fit. It returns the text and how many lines it used
+// (at least one when there are lines; an over-long line is cut).
+func PageText(header string, lines []string, offset, total int, more bool) (string, int) {
 	const footerRoom = 120
 	budget := MaxText - len(header) - 1 - footerRoom
 	var b strings.Builder
@@ -177,16 +182,22 @@ func PageText(header string, lines []string, offset, total int) (string, int) {
 	}
 	end := offset + n
 	switch {
-	case end < total:
+	case (n < len(lines) || more) && total >= 0:
 		fmt.Fprintf(&b, "\n（第%d–%d条，共%d条。回复“更多”看下一页）", offset+1, end, total)
+	case n < len(lines) || more:
+		fmt.Fprintf(&b, "\n（第%d–%d条。回复“更多”看下一页）", offset+1, end)
 	case offset > 0:
-		fmt.Fprintf(&b, "\n（第%d–%d条，共%d条，已全部列出）", offset+1, end, total)
+		fmt.Fprintf(&b, "\n（第%d–%d条，共%d条，已全部列出）", offset+1, end, end)
 	}
 	return b.String(), n
 }
 
-// ListHeader heads a list: "青石镇 未签收公开信的企业 12 家：".
+// ListHeader heads a list: "青石镇 未签收公开信的企业 12 家："; without the
+// count when total is -1 (unknown).
 func ListHeader(scope, what string, total int, unit string) string {
+	if total < 0 {
+		return fmt.Sprintf("%s%s：", scope, what)
+	}
 	return fmt.Sprintf("%s%s %d %s：", scope, what, total, unit)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"safetybot"
@@ -66,12 +67,16 @@ func (sc Scope) cond(alias string) (string, []any, error) {
 // Hazard status lists as SQL: open ones still need work; rectified ones are
 // closed, fixed on the spot, or the enterprise was shut down.
 var (
-	sqlOpenStatuses       = sqlList(safetybot.HazardPending, safetybot.HazardRectifying, safetybot.HazardReview, safetybot.HazardSuspended)
-	sqlRectifiedStatuses  = sqlList(safetybot.HazardClosed, safetybot.HazardFixed, safetybot.HazardShutDown)
-	sqlSubmissionSigned   = "'" + safetybot.SubmissionSigned + "'"
-	sqlSignedOffCondition = `EXISTS (SELECT 1 FROM letter_recipients r WHERE r.enterprise_id = e.id)
-		AND NOT EXISTS (SELECT 1 FROM letter_recipients r WHERE r.enterprise_id = e.id
-			AND NOT EXISTS (SELECT 1 FROM signatures sg WHERE sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id))`
+	sqlOpenStatuses      = sqlList(safetybot.HazardPending, safetybot.HazardRectifying, safetybot.HazardReview, safetybot.HazardSuspended)
+	sqlRectifiedStatuses = sqlList(safetybot.HazardClosed, safetybot.HazardFixed, safetybot.HazardShutDown)
+	sqlSubmissionSigned  = "'" + safetybot.SubmissionSigned + "'"
+	// sqlSignedState is, for enterprise e, NULL when no open letter was
+	// addressed to it, 1 when it signed every one, 0 otherwise. As a scalar
+	// subquery it is evaluated per enterprise, so a list that stops after a
+	// page only looks at the enterprises it passes.
+	sqlSignedState = `(SELECT MIN(CASE WHEN sg.id IS NULL THEN 0 ELSE 1 END) FROM letter_recipients r
+		LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id WHERE r.enterprise_id = e.id)`
+	sqlSignedOffCondition = `COALESCE(` + sqlSignedState + `, 0) = 1`
 )
 
 func sqlList(states ...safetybot.HazardStatus) string {
@@ -82,17 +87,89 @@ func sqlList(states ...safetybot.HazardStatus) string {
 	return "(" + strings.Join(q, ", ") + ")"
 }
 
-// Page selects a slice of a long list.
+// Page selects a slice of a long list. Officials' lists continue After the
+// last row of the previous page (keyset paging: a page costs about a page,
+// wherever it is in the list); the principal's hazard list and the
+// spot-check tasks, always short, are paged by Offset. With Count the exact
+// total of the whole list comes back too (every matching row is visited);
+// without, the total is -1.
 type Page struct {
-	Offset, Limit int
+	After  *Cursor
+	Offset int
+	Limit  int
+	Count  bool
 }
 
-func (p Page) sql() string {
-	limit := p.Limit
-	if limit <= 0 || limit > 200 {
-		limit = 50
+// Cursor is where a keyset-paged list continues: the key of the last row
+// shown. Enterprise lists are in (township, name, id) order, hazard lists in
+// (deadline, id) order (no deadline sorts last).
+type Cursor struct {
+	Township string `json:"t,omitempty" db:"township"`
+	Name     string `json:"n,omitempty" db:"name"`
+	Deadline string `json:"d,omitempty" db:"deadline"`
+	ID       int64  `json:"i" db:"id"`
+}
+
+func (p Page) limit() int {
+	if p.Limit <= 0 || p.Limit > 200 {
+		return 50
 	}
-	return fmt.Sprintf(` LIMIT %d OFFSET %d`, limit, max(p.Offset, 0))
+	return p.Limit
+}
+
+// firstChunk is how many candidates in list order a keyset page looks at
+// first; each further look takes four times as many. A chunk is one index
+// range, so the planner walks it in order instead of filtering the whole scope.
+const firstChunk = 256
+
+// enterpriseSide reports whether the scope is a principal's or safety
+// officer's: a handful of enterprises, listed without chunks.
+func (sc Scope) enterpriseSide() bool {
+	return sc.Role == safetybot.RolePrincipal || sc.Role == safetybot.RoleSafetyOfficer
+}
+
+// keyset pages a list in key order: rows after the cursor, in chunks of
+// candidates bounded by the chunk's last key (found with an index-only
+// OFFSET on the key), until the page is full or the list ends. bound(after,
+// chunk) returns the chunk's last key (nil: fewer candidates are left);
+// fetch(after, upTo, n) returns up to n matching rows with keys in
+// (after, upTo] (upTo nil: to the end). next is nil at the end of the list.
+func keyset[T any](pg Page, chunked bool, keyOf func(T) Cursor,
+	bound func(after Cursor, chunk int) (*Cursor, error),
+	fetch func(after Cursor, upTo *Cursor, n int) ([]T, error)) ([]T, *Cursor, error) {
+	after := Cursor{}
+	if pg.After != nil {
+		after = *pg.After
+	}
+	limit := pg.limit()
+	var out []T
+	for chunk := firstChunk; ; chunk *= 4 {
+		var upTo *Cursor
+		if chunked {
+			var err error
+			if upTo, err = bound(after, chunk); err != nil {
+				return nil, nil, err
+			}
+		}
+		rows, err := fetch(after, upTo, limit+1-len(out))
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, rows...)
+		switch {
+		case len(out) > limit:
+			out = out[:limit]
+			k := keyOf(out[limit-1])
+			return out, &k, nil
+		case upTo == nil:
+			return out, nil, nil // this fetch ran to the end of the list
+		case len(out) == limit:
+			// Full, but more may follow: the next page finds out.
+			k := keyOf(out[limit-1])
+			return out, &k, nil
+		}
+		after = *upTo
+	}
 }
 
 // Progress is the campaign's figures for one scope (or one township of it).
@@ -105,6 +182,7 @@ type Progress struct {
 	Enterprises   int    `db:"enterprises"`
 	Signed        int    `db:"signed"`
 	SelfInspected int    `db:"self_inspected"`
+	NotInspected  int    `db:"not_inspected"` // never inspected, or not in the two years before the day
 	Hazards       int    `db:"hazards"`
 	Rectified     int    `db:"rectified"`
 	Open          int    `db:"open"`
@@ -117,6 +195,7 @@ func (p *Progress) add(o Progress) {
 	p.Enterprises += o.Enterprises
 	p.Signed += o.Signed
 	p.SelfInspected += o.SelfInspected
+	p.NotInspected += o.NotInspected
 	p.Hazards += o.Hazards
 	p.Rectified += o.Rectified
 	p.Open += o.Open
@@ -146,9 +225,10 @@ func (s *Store) ProgressByTownship(ctx context.Context, sc Scope, day string) ([
 	var ents []Progress
 	q := `SELECT e.township, COUNT(*) AS enterprises,
 			COALESCE(SUM(CASE WHEN ` + sqlSignedOffCondition + ` THEN 1 ELSE 0 END), 0) AS signed,
-			COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM submissions sb WHERE sb.enterprise_id = e.id AND sb.period = ? AND sb.state = ` + sqlSubmissionSigned + `) THEN 1 ELSE 0 END), 0) AS self_inspected
+			COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM submissions sb WHERE sb.enterprise_id = e.id AND sb.period = ? AND sb.state = ` + sqlSubmissionSigned + `) THEN 1 ELSE 0 END), 0) AS self_inspected,
+			COALESCE(SUM(CASE WHEN e.last_inspected IS NULL OR e.last_inspected < ? THEN 1 ELSE 0 END), 0) AS not_inspected
 		FROM enterprises e WHERE e.active = TRUE AND ` + cond + ` GROUP BY e.township ORDER BY e.township`
-	if err := s.sel(ctx, &ents, q, append([]any{period(day)}, cargs...)...); err != nil {
+	if err := s.qsel(ctx, &ents, q, append([]any{period(day), InspectionCutoff(day)}, cargs...)...); err != nil {
 		return nil, err
 	}
 	var hz []Progress
@@ -160,7 +240,7 @@ func (s *Store) ProgressByTownship(ctx context.Context, sc Scope, day string) ([
 			COALESCE(SUM(CASE WHEN h.grade = ? AND h.status IN ` + sqlOpenStatuses + ` THEN 1 ELSE 0 END), 0) AS major_open
 		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
 		WHERE e.active = TRUE AND ` + cond + ` GROUP BY e.township`
-	if err := s.sel(ctx, &hz, q, append([]any{day, safetybot.GradeMajor, safetybot.GradeMajor}, cargs...)...); err != nil {
+	if err := s.qsel(ctx, &hz, q, append([]any{day, safetybot.GradeMajor, safetybot.GradeMajor}, cargs...)...); err != nil {
 		return nil, err
 	}
 	byTown := map[string]Progress{}
@@ -173,6 +253,19 @@ func (s *Store) ProgressByTownship(ctx context.Context, sc Scope, day string) ([
 		ents[i].Major, ents[i].MajorOpen = h.Major, h.MajorOpen
 	}
 	return ents, nil
+}
+
+// InspectionWindow is S9's two years: places not inspected in them are due a visit.
+const InspectionWindow = 730
+
+// InspectionCutoff is the first day (YYYY-MM-DD) of the two years up to day:
+// an enterprise last inspected before it counts as not inspected.
+func InspectionCutoff(day string) string {
+	t, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return day
+	}
+	return t.AddDate(0, 0, -InspectionWindow).Format("2006-01-02")
 }
 
 // period is the self-inspection period (YYYY-MM) of a day (YYYY-MM-DD).
@@ -192,83 +285,81 @@ type EnterpriseLine struct {
 	Principal string  `db:"principal"` // name of the (first) principal, "" when none is registered
 	Detail    string  `db:"detail"`    // what the list is about, e.g. a submission state
 	Date      *string `db:"date"`      // a date the list is about (last inspected), nil when none
-	Total     int     `db:"total"`     // rows of the whole list (same on every row)
 }
 
 const principalNameSQL = `COALESCE((SELECT p.name FROM contacts c JOIN people p ON p.id = c.person_id
 	WHERE c.enterprise_id = e.id AND c.role = 'principal' ORDER BY p.id LIMIT 1), '') AS principal`
 
-func (s *Store) enterpriseList(ctx context.Context, sc Scope, detail, where string, args []any, order string, pg Page) ([]EnterpriseLine, int, error) {
+const enterpriseKey = `(e.township, e.name, e.id)`
+
+// enterpriseList pages the active enterprises of the scope that match where
+// (SQL on alias e), in (township, name, id) order. cols are the detail and
+// date columns, with colArgs for their placeholders.
+func (s *Store) enterpriseList(ctx context.Context, sc Scope, cols string, colArgs []any, where string, whereArgs []any, pg Page) ([]EnterpriseLine, *Cursor, int, error) {
 	cond, cargs, err := sc.cond("e")
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	if order == "" {
-		order = `e.township, e.name, e.id`
+	base := `e.active = TRUE AND ` + cond
+	rows, next, err := keyset(pg, !sc.enterpriseSide(),
+		func(r EnterpriseLine) Cursor { return Cursor{Township: r.Township, Name: r.Name, ID: r.ID} },
+		func(after Cursor, chunk int) (*Cursor, error) {
+			var b []Cursor
+			err := s.qsel(ctx, &b, `SELECT e.township, e.name, e.id FROM enterprises e WHERE `+base+` AND `+enterpriseKey+` > (?, ?, ?)
+				ORDER BY e.township, e.name, e.id LIMIT 1 OFFSET `+fmt.Sprint(chunk-1), append(append([]any{}, cargs...), after.Township, after.Name, after.ID)...)
+			if err != nil || len(b) == 0 {
+				return nil, err
+			}
+			return &b[0], nil
+		},
+		func(after Cursor, upTo *Cursor, n int) ([]EnterpriseLine, error) {
+			q := `SELECT e.id, e.name, e.township, e.phone, ` + principalNameSQL + `, ` + cols + `
+				FROM enterprises e WHERE ` + base + ` AND ` + enterpriseKey + ` > (?, ?, ?)`
+			args := append(append(append([]any{}, colArgs...), cargs...), after.Township, after.Name, after.ID)
+			if upTo != nil {
+				q += ` AND ` + enterpriseKey + ` <= (?, ?, ?)`
+				args = append(args, upTo.Township, upTo.Name, upTo.ID)
+			}
+			q += ` AND ` + where + ` ORDER BY e.township, e.name, e.id LIMIT ` + fmt.Sprint(n)
+			var rows []EnterpriseLine
+			err := s.qsel(ctx, &rows, q, append(args, whereArgs...)...)
+			return rows, err
+		})
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	q := `SELECT e.id, e.name, e.township, e.phone, ` + principalNameSQL + `, ` + detail + `, COUNT(*) OVER () AS total
-		FROM enterprises e WHERE e.active = TRUE AND ` + cond + ` AND ` + where + ` ORDER BY ` + order + pg.sql()
-	var rows []EnterpriseLine
-	if err := s.sel(ctx, &rows, q, append(cargs, args...)...); err != nil {
-		return nil, 0, err
+	total := -1
+	if pg.Count {
+		err = s.qget(ctx, &total, `SELECT COUNT(*) FROM enterprises e WHERE `+base+` AND `+where, append(append([]any{}, cargs...), whereArgs...)...)
 	}
-	total := 0
-	if len(rows) > 0 {
-		total = rows[0].Total
-	} else if pg.Offset > 0 {
-		// Past the end: count on its own.
-		if err := s.get(ctx, &total, `SELECT COUNT(*) FROM enterprises e WHERE e.active = TRUE AND `+cond+` AND `+where, append(cargs, args...)...); err != nil {
-			return nil, 0, err
-		}
-	}
-	return rows, total, nil
+	return rows, next, total, err
 }
 
 // UnsignedEnterprises lists the enterprises of the scope that have not signed
 // every open letter addressed to them, or were never addressed (Detail says
 // why: no principal registered, or no letter yet).
-func (s *Store) UnsignedEnterprises(ctx context.Context, sc Scope, pg Page) ([]EnterpriseLine, int, error) {
-	detail := `CASE WHEN NOT EXISTS (SELECT 1 FROM contacts c WHERE c.enterprise_id = e.id AND c.role = 'principal') THEN '未登记负责人'
-		WHEN NOT EXISTS (SELECT 1 FROM letter_recipients r WHERE r.enterprise_id = e.id) THEN '未收到公开信'
+func (s *Store) UnsignedEnterprises(ctx context.Context, sc Scope, pg Page) ([]EnterpriseLine, *Cursor, int, error) {
+	cols := `CASE WHEN (SELECT COUNT(*) FROM contacts c WHERE c.enterprise_id = e.id AND c.role = 'principal') = 0 THEN '未登记负责人'
+		WHEN (SELECT COUNT(*) FROM letter_recipients r WHERE r.enterprise_id = e.id) = 0 THEN '未收到公开信'
 		ELSE '' END AS detail, NULL AS date`
-	return s.enterpriseList(ctx, sc, detail, `NOT (`+sqlSignedOffCondition+`)`, nil, "", pg)
+	return s.enterpriseList(ctx, sc, cols, nil, `COALESCE(`+sqlSignedState+`, 0) = 0`, nil, pg)
 }
 
 // NotSelfInspected lists the enterprises of the scope without a
 // principal-signed self-inspection for the month of day; Detail is the state of
 // an unfinished one ("待签字", "已退回") or "".
-func (s *Store) NotSelfInspected(ctx context.Context, sc Scope, day string, pg Page) ([]EnterpriseLine, int, error) {
+func (s *Store) NotSelfInspected(ctx context.Context, sc Scope, day string, pg Page) ([]EnterpriseLine, *Cursor, int, error) {
 	p := period(day)
-	detail := `COALESCE((SELECT sb.state FROM submissions sb WHERE sb.enterprise_id = e.id AND sb.period = ? ORDER BY sb.version DESC LIMIT 1), '') AS detail, NULL AS date`
-	cond, cargs, err := sc.cond("e")
-	if err != nil {
-		return nil, 0, err
-	}
+	cols := `COALESCE((SELECT sb.state FROM submissions sb WHERE sb.enterprise_id = e.id AND sb.period = ? ORDER BY sb.version DESC LIMIT 1), '') AS detail, NULL AS date`
 	where := `NOT EXISTS (SELECT 1 FROM submissions sb WHERE sb.enterprise_id = e.id AND sb.period = ? AND sb.state = ` + sqlSubmissionSigned + `)`
-	q := `SELECT e.id, e.name, e.township, e.phone, ` + principalNameSQL + `, ` + detail + `, COUNT(*) OVER () AS total
-		FROM enterprises e WHERE e.active = TRUE AND ` + cond + ` AND ` + where + ` ORDER BY e.township, e.name, e.id` + pg.sql()
-	args := append(append([]any{p}, cargs...), p)
-	var rows []EnterpriseLine
-	if err := s.sel(ctx, &rows, q, args...); err != nil {
-		return nil, 0, err
-	}
-	total := 0
-	if len(rows) > 0 {
-		total = rows[0].Total
-	} else if pg.Offset > 0 {
-		if err := s.get(ctx, &total, `SELECT COUNT(*) FROM enterprises e WHERE e.active = TRUE AND `+cond+` AND `+where, append(cargs, p)...); err != nil {
-			return nil, 0, err
-		}
-	}
-	return rows, total, nil
+	return s.enterpriseList(ctx, sc, cols, []any{p}, where, []any{p}, pg)
 }
 
 // NotInspectedSince lists the enterprises of the scope never inspected or last
-// inspected before cutoff (YYYY-MM-DD), never-inspected first, then oldest.
-func (s *Store) NotInspectedSince(ctx context.Context, sc Scope, cutoff string, pg Page) ([]EnterpriseLine, int, error) {
-	return s.enterpriseList(ctx, sc, `'' AS detail, e.last_inspected AS date`,
-		`(e.last_inspected IS NULL OR e.last_inspected < ?)`, []any{cutoff},
-		`COALESCE(e.last_inspected, ''), e.township, e.name, e.id`, pg)
+// inspected before cutoff (YYYY-MM-DD); Date is the last inspection.
+func (s *Store) NotInspectedSince(ctx context.Context, sc Scope, cutoff string, pg Page) ([]EnterpriseLine, *Cursor, int, error) {
+	return s.enterpriseList(ctx, sc, `'' AS detail, e.last_inspected AS date`, nil,
+		`(e.last_inspected IS NULL OR e.last_inspected < ?)`, []any{cutoff}, pg)
 }
 
 // HazardLine is one hazard in a list answer.
@@ -282,67 +373,115 @@ type HazardLine struct {
 	Status       string  `db:"status"`
 	Deadline     *string `db:"deadline"`
 	Tracker      string  `db:"tracker"`
-	Total        int     `db:"total"`
 }
 
 // Open reports whether the hazard still needs work.
 func (h HazardLine) Open() bool { return safetybot.HazardStatus(h.Status).Open() }
 
-func (s *Store) hazardList(ctx context.Context, sc Scope, where string, args []any, order string, pg Page) ([]HazardLine, int, error) {
+const (
+	hazardKey      = `(COALESCE(h.deadline, '9999-12-31'), h.id)`
+	hazardOrder    = `COALESCE(h.deadline, '9999-12-31'), h.id`
+	hazardLineCols = `h.id, h.enterprise_id, e.name AS enterprise, e.township, h.description, h.grade, h.status, h.deadline, h.tracker`
+	hazardKeyCols  = `COALESCE(h.deadline, '9999-12-31') AS deadline, h.id`
+)
+
+// hazardList pages hazards in (deadline, id) order: those matching only (SQL
+// on alias h alone, so that a chunk's bound is an index-only range of a
+// partial index) and where (on h and the enterprise e) in the scope.
+func (s *Store) hazardList(ctx context.Context, sc Scope, only string, onlyArgs []any, where string, whereArgs []any, pg Page) ([]HazardLine, *Cursor, int, error) {
 	cond, cargs, err := sc.cond("e")
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
-	return s.hazardListCond(ctx, `e.active = TRUE AND `+cond+` AND `+where, append(cargs, args...), order, pg)
+	if where == "" {
+		where = cond
+		whereArgs = cargs
+	}
+	full := only + ` AND e.active = TRUE AND ` + where
+	fullArgs := append(append([]any{}, onlyArgs...), whereArgs...)
+	rows, next, err := keyset(pg, !sc.enterpriseSide(),
+		func(r HazardLine) Cursor { return Cursor{Deadline: r.sortDeadline(), ID: r.ID} },
+		func(after Cursor, chunk int) (*Cursor, error) {
+			var b []Cursor
+			err := s.qsel(ctx, &b, `SELECT `+hazardKeyCols+` FROM hazards h WHERE `+only+` AND `+hazardKey+` > (?, ?)
+				ORDER BY `+hazardOrder+` LIMIT 1 OFFSET `+fmt.Sprint(chunk-1), append(append([]any{}, onlyArgs...), after.Deadline, after.ID)...)
+			if err != nil || len(b) == 0 {
+				return nil, err
+			}
+			return &b[0], nil
+		},
+		func(after Cursor, upTo *Cursor, n int) ([]HazardLine, error) {
+			q := `SELECT ` + hazardLineCols + ` FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id WHERE ` + full + ` AND ` + hazardKey + ` > (?, ?)`
+			args := append(append([]any{}, fullArgs...), after.Deadline, after.ID)
+			if upTo != nil {
+				q += ` AND ` + hazardKey + ` <= (?, ?)`
+				args = append(args, upTo.Deadline, upTo.ID)
+			}
+			var rows []HazardLine
+			err := s.qsel(ctx, &rows, q+` ORDER BY `+hazardOrder+` LIMIT `+fmt.Sprint(n), args...)
+			return rows, err
+		})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	total := -1
+	if pg.Count {
+		err = s.qget(ctx, &total, `SELECT COUNT(*) FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id WHERE `+full, fullArgs...)
+	}
+	return rows, next, total, err
 }
 
-func (s *Store) hazardListCond(ctx context.Context, where string, args []any, order string, pg Page) ([]HazardLine, int, error) {
-	q := `SELECT h.id, h.enterprise_id, e.name AS enterprise, e.township, h.description, h.grade, h.status, h.deadline, h.tracker,
-			COUNT(*) OVER () AS total
-		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id WHERE ` + where + ` ORDER BY ` + order + pg.sql()
-	var rows []HazardLine
-	if err := s.sel(ctx, &rows, q, args...); err != nil {
-		return nil, 0, err
+func (h HazardLine) sortDeadline() string {
+	if h.Deadline == nil {
+		return "9999-12-31"
 	}
-	total := 0
-	if len(rows) > 0 {
-		total = rows[0].Total
-	} else if pg.Offset > 0 {
-		if err := s.get(ctx, &total, `SELECT COUNT(*) FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id WHERE `+where, args...); err != nil {
-			return nil, 0, err
-		}
-	}
-	return rows, total, nil
+	return *h.Deadline
 }
 
 // OverdueHazards lists the open hazards of the scope whose deadline is before
 // day, oldest deadline first.
-func (s *Store) OverdueHazards(ctx context.Context, sc Scope, day string, pg Page) ([]HazardLine, int, error) {
-	return s.hazardList(ctx, sc, `h.status IN `+sqlOpenStatuses+` AND h.deadline < ?`, []any{day}, `h.deadline, h.id`, pg)
-}
-
-// Hazards lists the hazards of the scope: open ones first by deadline, then
-// the rectified ones, newest first.
-func (s *Store) Hazards(ctx context.Context, sc Scope, pg Page) ([]HazardLine, int, error) {
-	return s.hazardList(ctx, sc, `1 = 1`, nil,
-		`CASE WHEN h.status IN `+sqlOpenStatuses+` THEN 0 ELSE 1 END, CASE WHEN h.status IN `+sqlOpenStatuses+` THEN COALESCE(h.deadline, '9999-12-31') ELSE '' END, h.found_at DESC, h.id DESC`, pg)
+func (s *Store) OverdueHazards(ctx context.Context, sc Scope, day string, pg Page) ([]HazardLine, *Cursor, int, error) {
+	return s.hazardList(ctx, sc, `h.status IN `+sqlOpenStatuses+` AND COALESCE(h.deadline, '9999-12-31') < ?`, []any{day}, "", nil, pg)
 }
 
 // OpenHazards lists the open hazards of the scope by deadline.
-func (s *Store) OpenHazards(ctx context.Context, sc Scope, pg Page) ([]HazardLine, int, error) {
-	return s.hazardList(ctx, sc, `h.status IN `+sqlOpenStatuses, nil, `COALESCE(h.deadline, '9999-12-31'), h.id`, pg)
+func (s *Store) OpenHazards(ctx context.Context, sc Scope, pg Page) ([]HazardLine, *Cursor, int, error) {
+	return s.hazardList(ctx, sc, `h.status IN `+sqlOpenStatuses, nil, "", nil, pg)
 }
 
-// MajorHazards lists the open major hazards (重大隐患) of the scope and every
-// open hazard the asker is the named tracker of (S8), wherever it is.
-func (s *Store) MajorHazards(ctx context.Context, sc Scope, pg Page) ([]HazardLine, int, error) {
+// MajorHazards lists the open major hazards (重大隐患) of the scope and those
+// the asker is the named tracker of (S8), wherever they are, by deadline.
+func (s *Store) MajorHazards(ctx context.Context, sc Scope, pg Page) ([]HazardLine, *Cursor, int, error) {
+	cond, cargs, err := sc.cond("e")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return s.hazardList(ctx, sc, `h.grade = '`+safetybot.GradeMajor+`' AND h.status IN `+sqlOpenStatuses, nil,
+		`(`+cond+` OR h.tracker = ?)`, append(cargs, sc.UserID), pg)
+}
+
+// Hazards lists every hazard of the scope, open ones first by deadline, then
+// the rectified ones, newest first. It is the principal's list (a few
+// enterprises), paged by Offset.
+func (s *Store) Hazards(ctx context.Context, sc Scope, pg Page) ([]HazardLine, int, error) {
 	cond, cargs, err := sc.cond("e")
 	if err != nil {
 		return nil, 0, err
 	}
-	where := `e.active = TRUE AND h.status IN ` + sqlOpenStatuses + ` AND ((h.grade = ? AND ` + cond + `) OR h.tracker = ?)`
-	args := append(append([]any{safetybot.GradeMajor}, cargs...), sc.UserID)
-	return s.hazardListCond(ctx, where, args, `COALESCE(h.deadline, '9999-12-31'), h.id`, pg)
+	from := ` FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id WHERE e.active = TRUE AND ` + cond
+	var rows []HazardLine
+	if err := s.qsel(ctx, &rows, `SELECT `+hazardLineCols+from+` ORDER BY CASE WHEN h.status IN `+sqlOpenStatuses+` THEN 0 ELSE 1 END,
+			CASE WHEN h.status IN `+sqlOpenStatuses+` THEN COALESCE(h.deadline, '9999-12-31') ELSE '' END, h.found_at DESC, h.id DESC
+		LIMIT `+fmt.Sprint(pg.limit())+` OFFSET `+fmt.Sprint(max(pg.Offset, 0)), cargs...); err != nil {
+		return nil, 0, err
+	}
+	total := -1
+	if pg.Count {
+		if err := s.qget(ctx, &total, `SELECT COUNT(*)`+from, cargs...); err != nil {
+			return nil, 0, err
+		}
+	}
+	return rows, total, nil
 }
 
 // FindEnterprisesInScope returns up to limit active enterprises of the scope
@@ -369,12 +508,12 @@ func (s *Store) FindEnterprisesInScope(ctx context.Context, sc Scope, part strin
 	}
 	q := `SELECT e.` + enterpriseColsPrefixed + `, COUNT(*) OVER () AS total FROM enterprises e
 		WHERE e.active = TRUE AND ` + cond + ` AND ` + match + ` ORDER BY length(e.name), e.name, e.id LIMIT ` + fmt.Sprint(limit)
-	if err := s.sel(ctx, &rows, q, append(cargs, margs...)...); err != nil {
+	if err := s.qsel(ctx, &rows, q, append(cargs, margs...)...); err != nil {
 		return nil, 0, err
 	}
 	if len(rows) == 0 {
 		var n int
-		if err := s.get(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM enterprises e WHERE e.active = TRUE AND `+match+` LIMIT 1) x`, margs...); err != nil {
+		if err := s.qget(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM enterprises e WHERE e.active = TRUE AND `+match+` LIMIT 1) x`, margs...); err != nil {
 			return nil, 0, err
 		}
 		if n > 0 {
@@ -401,7 +540,7 @@ func (s *Store) EnterpriseInScope(ctx context.Context, sc Scope, id int64) (safe
 		return safetybot.Enterprise{}, err
 	}
 	var r enterpriseRow
-	err = s.get(ctx, &r, `SELECT e.`+enterpriseColsPrefixed+` FROM enterprises e WHERE e.id = ? AND `+cond, append([]any{id}, cargs...)...)
+	err = s.qget(ctx, &r, `SELECT e.`+enterpriseColsPrefixed+` FROM enterprises e WHERE e.id = ? AND `+cond, append([]any{id}, cargs...)...)
 	if IsNotFound(err) {
 		if _, ferr := s.FindEnterprise(ctx, id); ferr == nil {
 			return safetybot.Enterprise{}, outOfScope("该企业不在您的管辖范围内")
@@ -436,7 +575,7 @@ func (s *Store) EnterpriseStatusInScope(ctx context.Context, sc Scope, id int64,
 		return EnterpriseStatus{}, err
 	}
 	st := EnterpriseStatus{Enterprise: e, LastInspSelf: dateString(e.LastInspected)}
-	if err := s.sel(ctx, &st.Principals, `SELECT p.name FROM contacts c JOIN people p ON p.id = c.person_id
+	if err := s.qsel(ctx, &st.Principals, `SELECT p.name FROM contacts c JOIN people p ON p.id = c.person_id
 		WHERE c.enterprise_id = ? AND c.role = 'principal' ORDER BY p.id`, id); err != nil {
 		return st, err
 	}
@@ -444,7 +583,7 @@ func (s *Store) EnterpriseStatusInScope(ctx context.Context, sc Scope, id int64,
 		Title  string `db:"title"`
 		Signed bool   `db:"signed"`
 	}
-	if err := s.sel(ctx, &letters, `SELECT l.title, EXISTS (SELECT 1 FROM signatures sg WHERE sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id) AS signed
+	if err := s.qsel(ctx, &letters, `SELECT l.title, EXISTS (SELECT 1 FROM signatures sg WHERE sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id) AS signed
 		FROM letter_recipients r JOIN letters l ON l.id = r.letter_id WHERE r.enterprise_id = ? ORDER BY l.id DESC`, id); err != nil {
 		return st, err
 	}
@@ -455,13 +594,13 @@ func (s *Store) EnterpriseStatusInScope(ctx context.Context, sc Scope, id int64,
 		}
 	}
 	var states []string
-	if err := s.sel(ctx, &states, `SELECT state FROM submissions WHERE enterprise_id = ? AND period = ? ORDER BY version DESC LIMIT 1`, id, period(day)); err != nil {
+	if err := s.qsel(ctx, &states, `SELECT state FROM submissions WHERE enterprise_id = ? AND period = ? ORDER BY version DESC LIMIT 1`, id, period(day)); err != nil {
 		return st, err
 	}
 	if len(states) > 0 {
 		st.Submission = states[0]
 	}
-	if err := s.sel(ctx, &st.OpenHazards, `SELECT h.id, h.enterprise_id, e.name AS enterprise, e.township, h.description, h.grade, h.status, h.deadline, h.tracker, 0 AS total
+	if err := s.qsel(ctx, &st.OpenHazards, `SELECT h.id, h.enterprise_id, e.name AS enterprise, e.township, h.description, h.grade, h.status, h.deadline, h.tracker
 		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
 		WHERE h.enterprise_id = ? AND h.status IN `+sqlOpenStatuses+` ORDER BY COALESCE(h.deadline, '9999-12-31'), h.id`, id); err != nil {
 		return st, err
@@ -471,10 +610,10 @@ func (s *Store) EnterpriseStatusInScope(ctx context.Context, sc Scope, id int64,
 			st.Overdue++
 		}
 	}
-	if err := s.get(ctx, &st.Rectified, `SELECT COUNT(*) FROM hazards WHERE enterprise_id = ? AND status IN `+sqlRectifiedStatuses, id); err != nil {
+	if err := s.qget(ctx, &st.Rectified, `SELECT COUNT(*) FROM hazards WHERE enterprise_id = ? AND status IN `+sqlRectifiedStatuses, id); err != nil {
 		return st, err
 	}
-	err = s.get(ctx, &st.Inspections, `SELECT COUNT(*) FROM inspections WHERE enterprise_id = ?`, id)
+	err = s.qget(ctx, &st.Inspections, `SELECT COUNT(*) FROM inspections WHERE enterprise_id = ?`, id)
 	return st, err
 }
 
@@ -489,7 +628,7 @@ func (s *Store) MyEnterprises(ctx context.Context, sc Scope) ([]safetybot.Enterp
 		return nil, err
 	}
 	var rows []enterpriseRow
-	err = s.sel(ctx, &rows, `SELECT e.`+enterpriseColsPrefixed+` FROM enterprises e WHERE e.active = TRUE AND `+cond+` ORDER BY e.name, e.id`, cargs...)
+	err = s.qsel(ctx, &rows, `SELECT e.`+enterpriseColsPrefixed+` FROM enterprises e WHERE e.active = TRUE AND `+cond+` ORDER BY e.name, e.id`, cargs...)
 	return enterprises(rows), err
 }
 
@@ -523,7 +662,7 @@ func (s *Store) Deadlines(ctx context.Context, sc Scope, limit int) ([]Deadline,
 				AND NOT EXISTS (SELECT 1 FROM signatures sg WHERE sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id)
 		) d ORDER BY date, kind, enterprise LIMIT ` + fmt.Sprint(limit)
 	var out []Deadline
-	err = s.sel(ctx, &out, q, append(cargs, cargs...)...)
+	err = s.qsel(ctx, &out, q, append(cargs, cargs...)...)
 	return out, err
 }
 
@@ -546,7 +685,7 @@ func (s *Store) LedInspections(ctx context.Context, sc Scope, day string) ([]Led
 	from := period(day) + "-01"
 	to := nextMonth(day)
 	var out []LedInspection
-	err := s.sel(ctx, &out, `SELECT i.id, i.inspected_on, e.name AS enterprise, e.township,
+	err := s.qsel(ctx, &out, `SELECT i.id, i.inspected_on, e.name AS enterprise, e.township,
 			(SELECT COUNT(*) FROM hazards h WHERE h.inspection_id = i.id) AS hazards
 		FROM inspections i JOIN enterprises e ON e.id = i.enterprise_id
 		WHERE i.inspector = ? AND i.led = TRUE AND i.inspected_on >= ? AND i.inspected_on < ?
@@ -561,4 +700,146 @@ func nextMonth(day string) string {
 		return day
 	}
 	return t.AddDate(0, 1, 0).Format("2006-01-02")
+}
+
+type recorderKey struct{}
+
+// QueryRecord collects the SQL the scoped queries run with a context from
+// RecordQueries, as sent to the database (rebound) with its arguments.
+type QueryRecord struct {
+	mu      sync.Mutex
+	Queries []RecordedQuery
+}
+
+// RecordedQuery is one statement a scoped query ran.
+type RecordedQuery struct {
+	SQL  string
+	Args []any
+}
+
+// RecordQueries returns a context under which the scoped queries record
+// their SQL (benchmarks EXPLAIN exactly what a query runs).
+func RecordQueries(ctx context.Context) (context.Context, *QueryRecord) {
+	r := &QueryRecord{}
+	return context.WithValue(ctx, recorderKey{}, r), r
+}
+
+func (s *Store) record(ctx context.Context, q string, args []any) {
+	if r, ok := ctx.Value(recorderKey{}).(*QueryRecord); ok {
+		r.mu.Lock()
+		r.Queries = append(r.Queries, RecordedQuery{SQL: s.db.Rebind(q), Args: args})
+		r.mu.Unlock()
+	}
+}
+
+func (s *Store) qsel(ctx context.Context, dest any, q string, args ...any) error {
+	s.record(ctx, q, args)
+	return s.sel(ctx, dest, q, args...)
+}
+
+func (s *Store) qget(ctx context.Context, dest any, q string, args ...any) error {
+	s.record(ctx, q, args)
+	return s.get(ctx, dest, q, args...)
+}
+
+// ProgressSnapshot returns the scope's figures per township like
+// ProgressByTownship, and when they were computed. Officials' figures come
+// from the township × department snapshot, recomputed first when it is older
+// than maxAge or counts for another day; one asker recomputes while others
+// wait for it. A principal's or safety officer's figures are computed live.
+func (s *Store) ProgressSnapshot(ctx context.Context, sc Scope, day string, maxAge time.Duration) ([]Progress, time.Time, error) {
+	if sc.Role == safetybot.RolePrincipal || sc.Role == safetybot.RoleSafetyOfficer {
+		rows, err := s.ProgressByTownship(ctx, sc, day)
+		return rows, s.Now(), err
+	}
+	cond, cargs, err := sc.cond("p")
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var rows []Progress
+	var at time.Time
+	err = s.InTx(ctx, func(ctx context.Context) error {
+		now := s.Now()
+		// Claim the refresh: the update holds the meta row until commit, so a
+		// second asker waits here and then finds the snapshot fresh.
+		res, err := s.exec(ctx, `UPDATE progress_snapshot_meta SET day = ?, computed_at = ? WHERE id = 1 AND (day <> ? OR computed_at < ?)`,
+			day, now, day, now.Add(-maxAge))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			if err := s.refreshProgress(ctx, day); err != nil {
+				return err
+			}
+			at = now
+		} else if err := s.qget(ctx, &at, `SELECT computed_at FROM progress_snapshot_meta WHERE id = 1`); err != nil {
+			return err
+		}
+		return s.qsel(ctx, &rows, `SELECT p.township, SUM(p.enterprises) AS enterprises, SUM(p.signed) AS signed,
+				SUM(p.self_inspected) AS self_inspected, SUM(p.not_inspected) AS not_inspected, SUM(p.hazards) AS hazards,
+				SUM(p.rectified) AS rectified, SUM(p.open) AS open, SUM(p.overdue) AS overdue, SUM(p.major) AS major, SUM(p.major_open) AS major_open
+			FROM progress_snapshot p WHERE `+cond+` GROUP BY p.township ORDER BY p.township`, cargs...)
+	})
+	return rows, at, err
+}
+
+// snapshotRow is one township × department of the progress snapshot.
+type snapshotRow struct {
+	Department string `db:"department"`
+	Progress
+}
+
+// refreshProgress recomputes the whole snapshot for day with two city-wide
+// grouped passes (enterprises, hazards) and replaces its rows.
+func (s *Store) refreshProgress(ctx context.Context, day string) error {
+	var ents, hz []snapshotRow
+	if err := s.qsel(ctx, &ents, `SELECT e.township, e.department, COUNT(*) AS enterprises,
+			COUNT(sg.enterprise_id) AS signed, COUNT(sb.enterprise_id) AS self_inspected,
+			COALESCE(SUM(CASE WHEN e.last_inspected IS NULL OR e.last_inspected < ? THEN 1 ELSE 0 END), 0) AS not_inspected
+		FROM enterprises e
+		LEFT JOIN (SELECT r.enterprise_id FROM letter_recipients r
+				LEFT JOIN signatures g ON g.letter_id = r.letter_id AND g.enterprise_id = r.enterprise_id
+				GROUP BY r.enterprise_id HAVING COUNT(g.id) = COUNT(*)) sg ON sg.enterprise_id = e.id
+		LEFT JOIN (SELECT DISTINCT enterprise_id FROM submissions WHERE period = ? AND state = `+sqlSubmissionSigned+`) sb ON sb.enterprise_id = e.id
+		WHERE e.active = TRUE GROUP BY e.township, e.department`, InspectionCutoff(day), period(day)); err != nil {
+		return err
+	}
+	if err := s.qsel(ctx, &hz, `SELECT e.township, e.department, COUNT(*) AS hazards,
+			COALESCE(SUM(CASE WHEN h.status IN `+sqlRectifiedStatuses+` THEN 1 ELSE 0 END), 0) AS rectified,
+			COALESCE(SUM(CASE WHEN h.status IN `+sqlOpenStatuses+` THEN 1 ELSE 0 END), 0) AS open,
+			COALESCE(SUM(CASE WHEN h.status IN `+sqlOpenStatuses+` AND h.deadline < ? THEN 1 ELSE 0 END), 0) AS overdue,
+			COALESCE(SUM(CASE WHEN h.grade = ? THEN 1 ELSE 0 END), 0) AS major,
+			COALESCE(SUM(CASE WHEN h.grade = ? AND h.status IN `+sqlOpenStatuses+` THEN 1 ELSE 0 END), 0) AS major_open
+		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
+		WHERE e.active = TRUE GROUP BY e.township, e.department`, day, safetybot.GradeMajor, safetybot.GradeMajor); err != nil {
+		return err
+	}
+	type key struct{ t, d string }
+	byKey := map[key]snapshotRow{}
+	for _, h := range hz {
+		byKey[key{h.Township, h.Department}] = h
+	}
+	if _, err := s.exec(ctx, `DELETE FROM progress_snapshot`); err != nil {
+		return err
+	}
+	const chunk = 200
+	for start := 0; start < len(ents); start += chunk {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO progress_snapshot (township, department, enterprises, signed, self_inspected, not_inspected,
+			hazards, rectified, open, overdue, major, major_open) VALUES `)
+		var args []any
+		for i := start; i < min(start+chunk, len(ents)); i++ {
+			if i > start {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			e, h := ents[i], byKey[key{ents[i].Township, ents[i].Department}]
+			args = append(args, e.Township, e.Department, e.Enterprises, e.Signed, e.SelfInspected, e.NotInspected,
+				h.Hazards, h.Rectified, h.Open, h.Overdue, h.Major, h.MajorOpen)
+		}
+		if _, err := s.exec(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }

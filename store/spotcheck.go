@@ -64,7 +64,6 @@ type SpotCheckAssignment struct {
 	Enterprise   string `db:"enterprise"`
 	Township     string `db:"township"`
 	Official     string `db:"official"`
-	Total        int    `db:"total"`
 }
 
 // CreateSpotCheck stores a draw and its assignments. sc.ID and sc.CreatedAt are set.
@@ -108,13 +107,17 @@ func (s *Store) SpotCheckTasks(ctx context.Context, sc Scope, pg Page) ([]SpotCh
 	case !sc.Role.IsOfficial() || sc.UserID == "":
 		return nil, 0, outOfScope("")
 	}
+	from := ` FROM spot_check_assignments a JOIN enterprises e ON e.id = a.enterprise_id WHERE ` + where
 	var rows []SpotCheckAssignment
-	err := s.sel(ctx, &rows, `SELECT a.spot_check_id, a.enterprise_id, e.name AS enterprise, e.township, a.official, COUNT(*) OVER () AS total
-		FROM spot_check_assignments a JOIN enterprises e ON e.id = a.enterprise_id
-		WHERE `+where+` ORDER BY a.spot_check_id DESC, e.township, e.name, e.id`+pg.sql(), args...)
-	total := 0
-	if len(rows) > 0 {
-		total = rows[0].Total
+	if err := s.sel(ctx, &rows, `SELECT a.spot_check_id, a.enterprise_id, e.name AS enterprise, e.township, a.official`+
+		from+` ORDER BY a.spot_check_id DESC, e.township, e.name, e.id LIMIT `+fmt.Sprint(pg.limit())+` OFFSET `+fmt.Sprint(max(pg.Offset, 0)), args...); err != nil {
+		return nil, 0, err
 	}
-	return rows, total, err
+	total := -1
+	if pg.Count {
+		if err := s.get(ctx, &total, `SELECT COUNT(*)`+from, args...); err != nil {
+			return nil, 0, err
+		}
+	}
+	return rows, total, nil
 }
