@@ -308,8 +308,10 @@ func TestLetterCardAndButtonSignOff(t *testing.T) {
 			}
 		})
 
-		t.Run("typed 签收 signs with method text", func(t *testing.T) {
-			if _, err := b.Sim.As(p.zhao).SendText(ctx, "签收"); err != nil {
+		t.Run("typed 签收 signs with method text, whatever the userid's case", func(t *testing.T) {
+			// WeCom userids are case-insensitive: the callback may spell the
+			// userid otherwise than the roster.
+			if _, err := b.Sim.As(strings.ToUpper(p.zhao)).SendText(ctx, "签收"); err != nil {
 				t.Fatal(err)
 			}
 			got := waitTexts(t, b, p.zhao, 2)[1]
@@ -318,10 +320,10 @@ func TestLetterCardAndButtonSignOff(t *testing.T) {
 			}
 			var found bool
 			for _, s := range signatures(t, b.Store, l.ID) {
-				if s.UserID == p.zhao {
+				if strings.EqualFold(s.UserID, p.zhao) {
 					found = true
-					if s.Method != safetybot.SignByText {
-						t.Errorf("typed signature method = %q", s.Method)
+					if s.Method != safetybot.SignByText || s.EnterpriseID != enterpriseID(t, b.Store, 4) {
+						t.Errorf("typed signature = %+v", s)
 					}
 				}
 			}

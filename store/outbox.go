@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 // OutboxMessage is one message to enqueue: one body for one or more recipients.
@@ -65,36 +67,31 @@ func (s *Store) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error)
 				if len(m.Recipients) > MaxBatch {
 					b = batchID + "#" + itoa(start/MaxBatch)
 				}
-				// Multi-row inserts in chunks keep parameter counts under the SQLite limit.
-				const chunk = 250
-				for c := start; c < end; c += chunk {
-					ce := min(c+chunk, end)
-					var q strings.Builder
-					q.WriteString(`INSERT INTO outbox (batch, recipient, kind, payload, dedupe_key, state, next_attempt_at, created_at) VALUES `)
-					args := make([]any, 0, (ce-c)*7)
-					for i := c; i < ce; i++ {
-						if i > c {
-							q.WriteString(", ")
-						}
-						q.WriteString("(?, ?, ?, ?, ?, 'pending', ?, ?)")
-						var dedupe *string
-						if m.Dedupe != "" {
-							d := m.Dedupe
-							if len(m.Recipients) > 1 {
-								d += ":" + m.Recipients[i]
-							}
-							dedupe = &d
-						}
-						args = append(args, b, m.Recipients[i], m.Kind, string(m.Payload), dedupe, at, now)
-					}
-					q.WriteString(` ON CONFLICT DO NOTHING`)
-					res, err := s.exec(ctx, q.String(), args...)
-					if err != nil {
-						return err
-					}
-					n, _ := res.RowsAffected()
-					written += int(n)
+				// One statement per batch: the body is sent once and the
+				// recipients as one list parameter (a VALUES row per
+				// recipient repeated the body up to 1000 times per batch).
+				src, list, err := s.stringRows(m.Recipients[start:end])
+				if err != nil {
+					return err
 				}
+				dedupe, args := "NULL", []any{b, m.Kind, string(m.Payload)}
+				switch {
+				case m.Dedupe != "" && len(m.Recipients) > 1:
+					dedupe = "? || ':' || r.value"
+					args = append(args, m.Dedupe)
+				case m.Dedupe != "":
+					dedupe = "?"
+					args = append(args, m.Dedupe)
+				}
+				args = append(args, at, now, list)
+				res, err := s.exec(ctx, `INSERT INTO outbox (batch, recipient, kind, payload, dedupe_key, state, next_attempt_at, created_at)
+					SELECT ?, r.value, ?, ?, `+dedupe+`, 'pending', `+s.timeParam()+`, `+s.timeParam()+`
+					FROM `+src+` WHERE true ORDER BY r.key ON CONFLICT DO NOTHING`, args...)
+				if err != nil {
+					return err
+				}
+				n, _ := res.RowsAffected()
+				written += int(n)
 			}
 		}
 		return nil
@@ -160,27 +157,71 @@ type OutboxResult struct {
 
 // CompleteOutbox records results of a claimed batch. The owner guard stops a
 // worker whose lease expired from overwriting a row another worker reclaimed.
+// Rows with the same result (a whole batch, usually) are updated by one
+// statement.
 func (s *Store) CompleteOutbox(ctx context.Context, owner string, results []OutboxResult) error {
 	now := s.Now()
+	type outcome struct {
+		state, msgID, code, errText string
+		errCode                     int
+		next                        time.Time
+	}
+	groups := map[outcome][]int64{}
+	var order []outcome
+	for _, r := range results {
+		next := r.RetryAt
+		if next.IsZero() {
+			next = now
+		}
+		o := outcome{state: r.State, msgID: r.MsgID, code: r.ResponseCode, errText: r.Error, errCode: r.ErrCode, next: next.UTC()}
+		if _, ok := groups[o]; !ok {
+			order = append(order, o)
+		}
+		groups[o] = append(groups[o], r.ID)
+	}
 	return s.InTx(ctx, func(ctx context.Context) error {
-		for _, r := range results {
+		for _, o := range order {
 			var sentAt *time.Time
-			if r.State == "sent" {
+			if o.state == "sent" {
 				sentAt = &now
 			}
-			next := r.RetryAt
-			if next.IsZero() {
-				next = now
-			}
-			if _, err := s.exec(ctx, `UPDATE outbox SET state = ?, msgid = ?, response_code = ?, errcode = ?, error = ?, sent_at = ?,
-					next_attempt_at = ?, lease_until = NULL
-				WHERE id = ? AND claimed_by = ? AND state = 'sending'`,
-				r.State, r.MsgID, r.ResponseCode, r.ErrCode, r.Error, sentAt, next.UTC(), r.ID, owner); err != nil {
-				return err
+			ids := groups[o]
+			for start := 0; start < len(ids); start += MaxBatch {
+				q, args, err := s.in(`UPDATE outbox SET state = ?, msgid = ?, response_code = ?, errcode = ?, error = ?, sent_at = ?,
+						next_attempt_at = ?, lease_until = NULL
+					WHERE claimed_by = ? AND state = 'sending' AND id IN (?)`,
+					o.state, o.msgID, o.code, o.errCode, o.errText, sentAt, o.next, owner, ids[start:min(start+MaxBatch, len(ids))])
+				if err != nil {
+					return err
+				}
+				if _, err := s.q(ctx).ExecContext(ctx, q, args...); err != nil {
+					return mapErr(err)
+				}
 			}
 		}
 		return nil
 	})
+}
+
+// stringRows returns a FROM item with one row per string of vals — columns
+// value (the string) and key (its position, from 0 or 1) — and the argument
+// to bind for its one placeholder: unnest of a text array on Postgres,
+// json_each of a JSON array on SQLite.
+func (s *Store) stringRows(vals []string) (from string, arg any, err error) {
+	if s.dialect == "postgres" {
+		return `unnest(CAST(? AS TEXT[])) WITH ORDINALITY AS r(value, key)`, pq.Array(vals), nil
+	}
+	b, err := json.Marshal(vals)
+	return `json_each(?) AS r`, string(b), err
+}
+
+// timeParam is the placeholder for a time bound in a SELECT list, where
+// Postgres cannot infer its type from a column.
+func (s *Store) timeParam() string {
+	if s.dialect == "postgres" {
+		return `CAST(? AS TIMESTAMPTZ)`
+	}
+	return `?`
 }
 
 // RescueOutbox returns rows whose sender died (lease expired) to pending so they
