@@ -82,7 +82,7 @@ const (
 )
 
 // pageFetch is how many rows a page fetches: more than fit in one message.
-const pageFetch = 80
+const pageFetch = 40
 
 // progressMaxAge is how old officials' progress figures (and the totals of
 // their long lists) may be: they come from a snapshot recomputed at most

@@ -290,7 +290,15 @@ type EnterpriseLine struct {
 const principalNameSQL = `COALESCE((SELECT p.name FROM contacts c JOIN people p ON p.id = c.person_id
 	WHERE c.enterprise_id = e.id AND c.role = 'principal' ORDER BY p.id LIMIT 1), '') AS principal`
 
-const enterpriseKey = `(e.township, e.name, e.id)`
+// enterpriseKey is the key of enterprise lists as SQL and its values for a
+// cursor. Within one township the key is (name, id), so that the range is a
+// range of the (township, name, id) index the planner can see.
+func (sc Scope) enterpriseKey() (string, func(Cursor) []any) {
+	if sc.Role == safetybot.RoleTownship {
+		return `(e.name, e.id)`, func(c Cursor) []any { return []any{c.Name, c.ID} }
+	}
+	return `(e.township, e.name, e.id)`, func(c Cursor) []any { return []any{c.Township, c.Name, c.ID} }
+}
 
 // enterpriseList pages the active enterprises of the scope that match where
 // (SQL on alias e), in (township, name, id) order. cols are the detail and
@@ -301,12 +309,14 @@ func (s *Store) enterpriseList(ctx context.Context, sc Scope, cols string, colAr
 		return nil, nil, 0, err
 	}
 	base := `e.active = TRUE AND ` + cond
+	key, keyArgs := sc.enterpriseKey()
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(keyArgs(Cursor{}))), ", ")
 	rows, next, err := keyset(pg, !sc.enterpriseSide(),
 		func(r EnterpriseLine) Cursor { return Cursor{Township: r.Township, Name: r.Name, ID: r.ID} },
 		func(after Cursor, chunk int) (*Cursor, error) {
 			var b []Cursor
-			err := s.qsel(ctx, &b, `SELECT e.township, e.name, e.id FROM enterprises e WHERE `+base+` AND `+enterpriseKey+` > (?, ?, ?)
-				ORDER BY e.township, e.name, e.id LIMIT 1 OFFSET `+fmt.Sprint(chunk-1), append(append([]any{}, cargs...), after.Township, after.Name, after.ID)...)
+			err := s.qsel(ctx, &b, `SELECT e.township, e.name, e.id FROM enterprises e WHERE `+base+` AND `+key+` > (`+marks+`)
+				ORDER BY e.township, e.name, e.id LIMIT 1 OFFSET `+fmt.Sprint(chunk-1), append(append([]any{}, cargs...), keyArgs(after)...)...)
 			if err != nil || len(b) == 0 {
 				return nil, err
 			}
@@ -314,11 +324,11 @@ func (s *Store) enterpriseList(ctx context.Context, sc Scope, cols string, colAr
 		},
 		func(after Cursor, upTo *Cursor, n int) ([]EnterpriseLine, error) {
 			q := `SELECT e.id, e.name, e.township, e.phone, ` + principalNameSQL + `, ` + cols + `
-				FROM enterprises e WHERE ` + base + ` AND ` + enterpriseKey + ` > (?, ?, ?)`
-			args := append(append(append([]any{}, colArgs...), cargs...), after.Township, after.Name, after.ID)
+				FROM enterprises e WHERE ` + base + ` AND ` + key + ` > (` + marks + `)`
+			args := append(append(append([]any{}, colArgs...), cargs...), keyArgs(after)...)
 			if upTo != nil {
-				q += ` AND ` + enterpriseKey + ` <= (?, ?, ?)`
-				args = append(args, upTo.Township, upTo.Name, upTo.ID)
+				q += ` AND ` + key + ` <= (` + marks + `)`
+				args = append(args, keyArgs(*upTo)...)
 			}
 			q += ` AND ` + where + ` ORDER BY e.township, e.name, e.id LIMIT ` + fmt.Sprint(n)
 			var rows []EnterpriseLine
@@ -399,7 +409,10 @@ func (s *Store) hazardList(ctx context.Context, sc Scope, only string, onlyArgs 
 	}
 	full := only + ` AND e.active = TRUE AND ` + where
 	fullArgs := append(append([]any{}, onlyArgs...), whereArgs...)
-	rows, next, err := keyset(pg, !sc.enterpriseSide(),
+	// Hazard lists are not chunked: with the scope on the enterprise side of
+	// the join the planner estimates well and walks the partial index in
+	// order, stopping after the page.
+	rows, next, err := keyset(pg, false,
 		func(r HazardLine) Cursor { return Cursor{Deadline: r.sortDeadline(), ID: r.ID} },
 		func(after Cursor, chunk int) (*Cursor, error) {
 			var b []Cursor

@@ -230,11 +230,11 @@ func seedQueries(ctx context.Context, s *store.Store, n int, now time.Time) erro
 		n, 2000, func(k int) string {
 			i := k + 1
 			last := "NULL"
-			if i%3 != 0 {
-				last = "'" + date(-(i*7)%1500) + "'"
+			if x := mix(uint64(i) + 1e9); x%3 != 0 {
+				last = "'" + date(-int((x>>8)%1500)) + "'"
 			}
 			return fmt.Sprintf("(%d, '91BQ%014d', '%s%d号企业', '%s', '', '%s', '', %t, '%s', '1380%07d', '', %s, %t, %s, %s)",
-				i, i, qbTownship(i%qbTownships+1), i, qbTownship(i%qbTownships+1), cats[i%3], i%10 == 0, qbDepts[i%qbDepartments], i, last, i%100 != 0, ts, ts)
+				i, i, qbTownship(i%qbTownships+1), i, qbTownship(i%qbTownships+1), cats[i%3], mix(uint64(i)+4e9)%10 == 0, qbDepts[i%qbDepartments], i, last, i%100 != 0, ts, ts)
 		}); err != nil {
 		return err
 	}
@@ -280,7 +280,7 @@ func seedQueries(ctx context.Context, s *store.Store, n int, now time.Time) erro
 	}
 	var signed []int
 	for i := 1; i <= n; i++ {
-		if i%10 < 7 {
+		if mix(uint64(i)+2e9)%10 < 7 {
 			signed = append(signed, i)
 		}
 	}
@@ -296,13 +296,14 @@ func seedQueries(ctx context.Context, s *store.Store, n int, now time.Time) erro
 	}
 	var subs []sub
 	for i := 1; i <= n; i++ {
-		switch i % 5 {
+		x := mix(uint64(i) + 3e9)
+		switch x % 5 {
 		case 0, 1:
 			subs = append(subs, sub{i, period, "已签字"})
 		case 2:
 			subs = append(subs, sub{i, period, "待签字"})
 		}
-		if i%5 != 4 && period != lastPeriod {
+		if (x>>8)%5 != 4 && period != lastPeriod {
 			subs = append(subs, sub{i, lastPeriod, "已签字"})
 		}
 	}
@@ -316,22 +317,23 @@ func seedQueries(ctx context.Context, s *store.Store, n int, now time.Time) erro
 	if err := insert(`INSERT INTO hazards (enterprise_id, source, description, grade, status, deadline, found_at, found_by, tracker, photos, updated_at)`,
 		n*qbHazardsPer, 4000, func(k int) string {
 			i, h := k/qbHazardsPer+1, k%qbHazardsPer
+			x := mix(uint64(k)) // grade, status and deadline independent of the enterprise's township and department
 			grade := "一般"
-			if k%20 == 0 {
+			if x%20 == 0 {
 				grade = "重大"
 			}
 			var status string
-			if x := (i*7 + h*3) % 10; x < 3 {
-				status = open[x]
+			if y := (x >> 8) % 10; y < 3 {
+				status = open[y]
 			} else {
-				status = closed[x-3]
+				status = closed[y-3]
 			}
 			tracker := ""
-			if grade == "重大" && i%2 == 0 {
-				tracker = fmt.Sprintf("dp%d_%d", i%qbDepartments+1, i%3+1)
+			if grade == "重大" && (x>>16)%2 == 0 {
+				tracker = fmt.Sprintf("dp%d_%d", i%qbDepartments+1, (x>>20)%3+1)
 			}
 			return fmt.Sprintf("(%d, '自查', '隐患%d-%d：消防设施未定期检查', '%s', '%s', '%s', %s, 'p%d', '%s', '[]', %s)",
-				i, i, h, grade, status, date((i*13+h*17)%121-60), ts, i, tracker, ts)
+				i, i, h, grade, status, date(int((x>>24)%121)-60), ts, i, tracker, ts)
 		}); err != nil {
 		return err
 	}
@@ -361,4 +363,12 @@ func seedQueries(ctx context.Context, s *store.Store, n int, now time.Time) erro
 	}
 	_, err := db.ExecContext(ctx, `VACUUM ANALYZE`)
 	return err
+}
+
+// mix is SplitMix64's finaliser: a well-spread deterministic hash of k.
+func mix(k uint64) uint64 {
+	k += 0x9e3779b97f4a7c15
+	k = (k ^ (k >> 30)) * 0xbf58476d1ce4e5b9
+	k = (k ^ (k >> 27)) * 0x94d049bb133111eb
+	return k ^ (k >> 31)
 }
