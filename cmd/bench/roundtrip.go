@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,9 +39,9 @@ func benchRoundTrip(ctx context.Context, env *benchEnv) ([]row, error) {
 	}
 	defer b.Stop()
 
-	total, members := 3000, 600 // 15 s; 5 messages per member, well under WeCom's 30 per minute
+	rounds, per, members := 3, 1000, 600 // 5 s per round; 5 messages per member, well under WeCom's 30 a minute
 	if env.Quick {
-		total, members = 400, 100
+		rounds, per, members = 2, 200, 100
 	}
 	users := e2e.Users("rt", members)
 	if err := e2e.Register(ctx, b.Store, users...); err != nil {
@@ -51,17 +52,30 @@ func benchRoundTrip(ctx context.Context, env *benchEnv) ([]row, error) {
 	if _, err := chat(ctx, b, users, len(users), roundTripRate, "预热"); err != nil {
 		return nil, err
 	}
-	env.Logf("roundtrip: %d messages at %d/s", total, roundTripRate)
-	lat, err := chat(ctx, b, users, total, roundTripRate, "往返")
-	if err != nil {
-		return nil, err
+	// Rounds, because other load on a shared machine only ever slows one down:
+	// the goal is judged on the median round, and every round is listed.
+	type round struct{ p50, p95, p99 time.Duration }
+	var got []round
+	for r := 1; r <= rounds; r++ {
+		lat, err := chat(ctx, b, users, per, roundTripRate, fmt.Sprintf("往返%d", r))
+		if err != nil {
+			return nil, err
+		}
+		p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*q/100+0.5)-1)] }
+		got = append(got, round{p(50), p(95), p(99)})
+		env.Logf("roundtrip: round %d: p50 %s p95 %s p99 %s (load %s)", r, ms(p(50)), ms(p(95)), ms(p(99)), load1())
 	}
-	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*q/100+0.5)-1)] }
-	p95 := p(95)
+	slices.SortFunc(got, func(x, y round) int { return cmp.Compare(x.p95, y.p95) })
+	med := got[len(got)/2]
+	var each []string
+	for _, r := range got {
+		each = append(each, ms(r.p95))
+	}
 	return []row{
 		metRow("chat round trip p95 at 200 msg/s (Postgres+Redis)",
-			fmt.Sprintf("p95 %s (p50 %s, p99 %s; %d messages)", ms(p95), ms(p(50)), ms(p(99)), len(lat)),
-			"≤ "+ms(roundTripGoal), p95 <= roundTripGoal),
+			fmt.Sprintf("p95 %s (p50 %s, p99 %s; median of %d rounds of %d messages, p95s %s)", ms(med.p95), ms(med.p50), ms(med.p99),
+				len(got), per, strings.Join(each, ", ")),
+			"≤ "+ms(roundTripGoal), med.p95 <= roundTripGoal),
 	}, nil
 }
 
