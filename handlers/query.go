@@ -339,12 +339,12 @@ func (h *queries) deadline(ctx context.Context, req *Request) (messages.Reply, e
 	if err != nil {
 		return nil, err
 	}
+	done, err := h.store.SelfInspected(ctx, sc, day)
+	if err != nil {
+		return nil, err
+	}
 	for _, e := range ents {
-		st, err := h.store.EnterpriseStatusInScope(ctx, sc, e.ID, day)
-		if err != nil {
-			return nil, err
-		}
-		if st.Submission != safetybot.SubmissionSigned {
+		if !done[e.ID] {
 			items = append(items, messages.DeadlineItem{Date: due, What: "本月自查自纠", Enterprise: e.Name})
 		}
 	}

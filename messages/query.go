@@ -399,11 +399,15 @@ func NotInspectedDetail(last string) string {
 // PickEnterpriseText lists enterprises to choose from by number.
 func PickEnterpriseText(names []string, total int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "找到 %d 家，请回复序号：\n", total)
+	if total < 0 {
+		fmt.Fprintf(&b, "找到很多家，先列出 %d 家，请回复序号：\n", len(names))
+	} else {
+		fmt.Fprintf(&b, "找到 %d 家，请回复序号：\n", total)
+	}
 	for i, n := range names {
 		fmt.Fprintf(&b, "%d. %s\n", i+1, n)
 	}
-	if total > len(names) {
+	if total < 0 || total > len(names) {
 		b.WriteString("（只列出前几家，可发送更完整的名称）\n")
 	}
 	b.WriteString("回复“取消”放弃。")

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"safetybot"
 )
@@ -497,10 +499,14 @@ func (s *Store) Hazards(ctx context.Context, sc Scope, pg Page) ([]HazardLine, i
 	return rows, total, nil
 }
 
+// findCap bounds how many matches of a name search are looked at.
+const findCap = 50
+
 // FindEnterprisesInScope returns up to limit active enterprises of the scope
-// whose name contains part (or whose credit code is part), and how many match
-// in total. When none matches in the scope but some exist outside it, the
-// error is EFORBIDDEN (无权查看).
+// whose name contains part (or whose credit code is part), shortest names
+// first (the closest matches), and how many match in total — -1 when more
+// than findCap do. When none matches in the scope but some exist outside
+// it, the error is EFORBIDDEN (无权查看).
 func (s *Store) FindEnterprisesInScope(ctx context.Context, sc Scope, part string, limit int) ([]safetybot.Enterprise, int, error) {
 	part = strings.TrimSpace(part)
 	if part == "" {
@@ -515,13 +521,9 @@ func (s *Store) FindEnterprisesInScope(ctx context.Context, sc Scope, part strin
 	if limit <= 0 {
 		limit = 10
 	}
-	var rows []struct {
-		enterpriseRow
-		Total int `db:"total"`
-	}
-	q := `SELECT e.` + enterpriseColsPrefixed + `, COUNT(*) OVER () AS total FROM enterprises e
-		WHERE e.active = TRUE AND ` + cond + ` AND ` + match + ` ORDER BY length(e.name), e.name, e.id LIMIT ` + fmt.Sprint(limit)
-	if err := s.qsel(ctx, &rows, q, append(cargs, margs...)...); err != nil {
+	var rows []enterpriseRow
+	if err := s.qsel(ctx, &rows, `SELECT e.`+enterpriseColsPrefixed+` FROM enterprises e
+		WHERE e.active = TRUE AND `+cond+` AND `+match+` ORDER BY e.name, e.id LIMIT `+fmt.Sprint(findCap+1), append(cargs, margs...)...); err != nil {
 		return nil, 0, err
 	}
 	if len(rows) == 0 {
@@ -534,11 +536,18 @@ func (s *Store) FindEnterprisesInScope(ctx context.Context, sc Scope, part strin
 		}
 		return nil, 0, nil
 	}
-	out := make([]safetybot.Enterprise, len(rows))
-	for i, r := range rows {
-		out[i] = r.enterpriseRow.domain()
+	total := len(rows)
+	if total > findCap {
+		rows, total = rows[:findCap], -1
 	}
-	return out, rows[0].Total, nil
+	slices.SortStableFunc(rows, func(a, b enterpriseRow) int {
+		return utf8.RuneCountInString(a.Name) - utf8.RuneCountInString(b.Name)
+	})
+	out := make([]safetybot.Enterprise, min(limit, len(rows)))
+	for i := range out {
+		out[i] = rows[i].domain()
+	}
+	return out, total, nil
 }
 
 func likeEscape(s string) string {
@@ -588,10 +597,25 @@ func (s *Store) EnterpriseStatusInScope(ctx context.Context, sc Scope, id int64,
 		return EnterpriseStatus{}, err
 	}
 	st := EnterpriseStatus{Enterprise: e, LastInspSelf: dateString(e.LastInspected)}
-	if err := s.qsel(ctx, &st.Principals, `SELECT p.name FROM contacts c JOIN people p ON p.id = c.person_id
-		WHERE c.enterprise_id = ? AND c.role = 'principal' ORDER BY p.id`, id); err != nil {
+	var facts struct {
+		Principals  string `db:"principals"`
+		Submission  string `db:"submission"`
+		Rectified   int    `db:"rectified"`
+		Inspections int    `db:"inspections"`
+	}
+	// One round trip for the small facts; names are joined with a separator
+	// no name contains.
+	if err := s.qget(ctx, &facts, `SELECT
+			COALESCE(`+s.joinedNames(`SELECT p.name, p.id FROM contacts c JOIN people p ON p.id = c.person_id WHERE c.enterprise_id = ? AND c.role = 'principal'`)+`, '') AS principals,
+			COALESCE((SELECT state FROM submissions WHERE enterprise_id = ? AND period = ? ORDER BY version DESC LIMIT 1), '') AS submission,
+			(SELECT COUNT(*) FROM hazards WHERE enterprise_id = ? AND status IN `+sqlRectifiedStatuses+`) AS rectified,
+			(SELECT COUNT(*) FROM inspections WHERE enterprise_id = ?) AS inspections`, id, id, period(day), id, id); err != nil {
 		return st, err
 	}
+	if facts.Principals != "" {
+		st.Principals = strings.Split(facts.Principals, "\x1f")
+	}
+	st.Submission, st.Rectified, st.Inspections = facts.Submission, facts.Rectified, facts.Inspections
 	var letters []struct {
 		Title  string `db:"title"`
 		Signed bool   `db:"signed"`
@@ -606,13 +630,6 @@ func (s *Store) EnterpriseStatusInScope(ctx context.Context, sc Scope, id int64,
 			st.Unsigned = append(st.Unsigned, l.Title)
 		}
 	}
-	var states []string
-	if err := s.qsel(ctx, &states, `SELECT state FROM submissions WHERE enterprise_id = ? AND period = ? ORDER BY version DESC LIMIT 1`, id, period(day)); err != nil {
-		return st, err
-	}
-	if len(states) > 0 {
-		st.Submission = states[0]
-	}
 	if err := s.qsel(ctx, &st.OpenHazards, `SELECT h.id, h.enterprise_id, e.name AS enterprise, e.township, h.description, h.grade, h.status, h.deadline, h.tracker
 		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
 		WHERE h.enterprise_id = ? AND h.status IN `+sqlOpenStatuses+` ORDER BY COALESCE(h.deadline, '9999-12-31'), h.id`, id); err != nil {
@@ -623,11 +640,16 @@ func (s *Store) EnterpriseStatusInScope(ctx context.Context, sc Scope, id int64,
 			st.Overdue++
 		}
 	}
-	if err := s.qget(ctx, &st.Rectified, `SELECT COUNT(*) FROM hazards WHERE enterprise_id = ? AND status IN `+sqlRectifiedStatuses, id); err != nil {
-		return st, err
+	return st, nil
+}
+
+// joinedNames is a scalar subquery joining the names of rows (name, id) in
+// id order with U+001F, in the dialect's aggregate.
+func (s *Store) joinedNames(rows string) string {
+	if s.dialect == "postgres" {
+		return `(SELECT string_agg(x.name, chr(31) ORDER BY x.id) FROM (` + rows + `) x)`
 	}
-	err = s.qget(ctx, &st.Inspections, `SELECT COUNT(*) FROM inspections WHERE enterprise_id = ?`, id)
-	return st, err
+	return `(SELECT group_concat(x.name, char(31)) FROM (` + rows + ` ORDER BY 2) x)`
 }
 
 // MyEnterprises returns the active enterprises of a principal or safety
@@ -643,6 +665,26 @@ func (s *Store) MyEnterprises(ctx context.Context, sc Scope) ([]safetybot.Enterp
 	var rows []enterpriseRow
 	err = s.qsel(ctx, &rows, `SELECT e.`+enterpriseColsPrefixed+` FROM enterprises e WHERE e.active = TRUE AND `+cond+` ORDER BY e.name, e.id`, cargs...)
 	return enterprises(rows), err
+}
+
+// SelfInspected returns the ids of the scope's active enterprises whose
+// self-inspection for the month of day the principal signed.
+func (s *Store) SelfInspected(ctx context.Context, sc Scope, day string) (map[int64]bool, error) {
+	cond, cargs, err := sc.cond("e")
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	if err := s.qsel(ctx, &ids, `SELECT e.id FROM enterprises e WHERE e.active = TRUE AND `+cond+`
+		AND EXISTS (SELECT 1 FROM submissions sb WHERE sb.enterprise_id = e.id AND sb.period = ? AND sb.state = `+sqlSubmissionSigned+`)`,
+		append(cargs, period(day))...); err != nil {
+		return nil, err
+	}
+	out := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // Deadline is one date something of the scope is due.
