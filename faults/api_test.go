@@ -210,10 +210,10 @@ func apiFaults(t *testing.T, o apiFaultOpts) {
 			errs[code] += n
 		}
 	}
-	t.Logf("WeCom API faults at 20%%: cards sent=%d delivered=%d duplicates=%d lost=%d (duplicate resends suppressed by WeCom=%d); "+
+	t.Logf("WeCom API faults at 20%%: outbox rows sent=%d; cards for %d principals delivered=%d duplicates=%d lost=%d (duplicate resends suppressed by WeCom=%d); "+
 		"chat callbacks acked=%d refused=%d lost=%d, answers=%d missing=%d duplicates=%d, card updates=%d wrong=%d; "+
 		"outbox %v; message/send calls=%d update calls=%d; errors seen by the senders %v; token expiries=%d gettoken calls=%d",
-		stats["sent"], delivered, dups, lost, c.Sim.DuplicatesSuppressed(), acked, refused, lostCB, answers, missing, extra,
+		stats["sent"], o.Principals, delivered, dups, lost, c.Sim.DuplicatesSuppressed(), acked, refused, lostCB, answers, missing, extra,
 		updates, badUpdates, stats, c.Sim.SendCalls(), c.Sim.Calls("message/update_template_card"), sortedCounts(errs), expired, fetches)
 }
 
