@@ -3,8 +3,11 @@ package cache_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"testing"
 	"time"
+
+	"safetybot/internal/tcpproxy"
 
 	"safetybot/store/cache"
 	"safetybot/store/storetest"
@@ -68,4 +71,35 @@ func TestAllowPerMember(t *testing.T) {
 			t.Fatal("bob limited by alice")
 		}
 	})
+}
+
+// TestRedisOutageKeepsLastToken: while Redis is unreachable the last token this
+// replica saw is still served, so sends do not each fetch a new one.
+func TestRedisOutageKeepsLastToken(t *testing.T) {
+	u := storetest.RedisURL(t)
+	parsed, _ := url.Parse(u)
+	p, err := tcpproxy.New(parsed.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	parsed.Host = p.Addr()
+	r, err := cache.NewRedis(parsed.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	k := unique("tok")
+	if err := r.Set(k, "t1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	p.Cut()
+	if got := r.Get(k); got != "t1" {
+		t.Fatalf("during outage Get = %v, want the last token", got)
+	}
+	p.Restore()
+	r.Client().Del(context.Background(), "safetybot:token:"+k)
+	if got := r.Get(k); got != nil {
+		t.Fatalf("after another replica dropped it Get = %v, want nil", got)
+	}
 }

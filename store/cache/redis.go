@@ -8,9 +8,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Redis is the Cache shared by replicas.
+// Redis is the Cache shared by replicas. It keeps the last token it saw in
+// process too, so a Redis outage does not turn every send into a gettoken call.
 type Redis struct {
-	c *redis.Client
+	c     *redis.Client
+	local *Memory
 }
 
 // NewRedis connects to a redis:// URL. It does not fail when Redis is down:
@@ -23,7 +25,7 @@ func NewRedis(url string) (*Redis, error) {
 	opt.DialTimeout = 2 * time.Second
 	opt.ReadTimeout = time.Second
 	opt.WriteTimeout = time.Second
-	return &Redis{c: redis.NewClient(opt)}, nil
+	return &Redis{c: redis.NewClient(opt), local: NewMemory()}, nil
 }
 
 // Client exposes the go-redis client for tests and locks.
@@ -39,14 +41,19 @@ func (r *Redis) Get(key string) interface{} {
 	ctx, cancel := ctxShort()
 	defer cancel()
 	v, err := r.c.Get(ctx, tokenKey(key)).Result()
-	if err != nil {
+	switch {
+	case err == redis.Nil:
+		r.local.Delete(key) // another replica dropped or replaced it
 		return nil
+	case err != nil:
+		return r.local.Get(key) // Redis unreachable: the last token we knew
 	}
 	return v
 }
 
 // Set stores a value (as a string) for timeout.
 func (r *Redis) Set(key string, val interface{}, timeout time.Duration) error {
+	r.local.Set(key, fmt.Sprint(val), timeout)
 	ctx, cancel := ctxShort()
 	defer cancel()
 	return r.c.Set(ctx, tokenKey(key), fmt.Sprint(val), timeout).Err()
@@ -62,6 +69,7 @@ func (r *Redis) IsExist(key string) bool {
 
 // Delete removes the key.
 func (r *Redis) Delete(key string) error {
+	r.local.Delete(key)
 	ctx, cancel := ctxShort()
 	defer cancel()
 	return r.c.Del(ctx, tokenKey(key)).Err()
