@@ -26,7 +26,9 @@ const (
 	// DuplicateWindow is WeCom's longest duplicate-check interval. A claimed row
 	// whose sender died is resent with the same body only within this window.
 	DuplicateWindow = 4 * time.Hour
-	claimLease      = 60 * time.Second
+	// claimLease outlasts the WeCom client's 60 s HTTP timeout, so a slow call
+	// is never resent by another worker while it may still succeed.
+	claimLease = 2 * time.Minute
 	// completeMargin is how long before its lease runs out a worker stops
 	// trying to record a batch's outcome; completeRetry is the pause between tries.
 	completeMargin = 10 * time.Second
