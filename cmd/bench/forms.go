@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,6 @@ import (
 	"safetybot"
 	"safetybot/app"
 	"safetybot/e2e"
-	"safetybot/messages/form"
 	"safetybot/store"
 	"safetybot/wecomsim"
 )
@@ -62,10 +62,6 @@ func benchForms(ctx context.Context, env *benchEnv) ([]row, error) {
 	if err := seedForms(ctx, b.Store, users); err != nil {
 		return nil, err
 	}
-	reg, err := form.Shipped()
-	if err != nil {
-		return nil, err
-	}
 	env.Logf("forms: %d sessions × %d steps", sessions, steps+1)
 	var (
 		mu       sync.Mutex
@@ -97,7 +93,7 @@ func benchForms(ctx context.Context, env *benchEnv) ([]row, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := &formSession{b: b, reg: reg, user: u, rnd: rand.New(rand.NewPCG(uint64(i), 7)), photo: benchJPEG(i)}
+			s := &formSession{b: b, user: u, rnd: rand.New(rand.NewPCG(uint64(i), 7)), photo: benchJPEG(i)}
 			// Stagger the starts over three seconds.
 			if !sleepCtx(runCtx, time.Duration(s.rnd.Int64N(int64(3*time.Second)))) {
 				return
@@ -195,7 +191,6 @@ func seedForms(ctx context.Context, st *store.Store, users []string) error {
 // formSession is one member filling the form.
 type formSession struct {
 	b     *e2e.Bot
-	reg   *form.Registry
 	user  string
 	rnd   *rand.Rand
 	photo []byte
@@ -225,96 +220,84 @@ func (s *formSession) step(ctx context.Context, first bool) (time.Duration, erro
 	return s.last.At.Sub(sent), nil
 }
 
-// next picks the member's input from the open step of their draft.
+// next picks the member's input from the bot's last message, as a person
+// reads it (the driver never touches the database, so it adds no load
+// there): tap or type one of a card's options; a photo, 完成 or 跳过 where
+// photos are asked; a date, a number or some text; 提交 at the review. Now
+// and then it sends 上一步, 帮助 or a wrong answer instead. Whatever it
+// sends, the bot answers with exactly one message.
 func (s *formSession) next(ctx context.Context) func() (wecomsim.CallbackResult, error) {
 	sim := s.b.Sim.As(s.user)
 	say := func(t string) func() (wecomsim.CallbackResult, error) {
 		return func() (wecomsim.CallbackResult, error) { return sim.SendText(ctx, t) }
 	}
-	d, err := s.b.Store.FindDraft(ctx, s.user)
-	if err != nil {
-		return say("自查") // finished (or not started): asks again
+	var card struct {
+		MainTitle struct {
+			Title string `json:"title"`
+		} `json:"main_title"`
+		SubTitleText string `json:"sub_title_text"`
+		ButtonList   []struct {
+			Key string `json:"key"`
+		} `json:"button_list"`
 	}
-	var data struct{ State form.State }
-	json.Unmarshal([]byte(d.Data), &data)
-	st := data.State
-	switch st.Phase {
-	case form.PhaseReview:
-		if s.rnd.IntN(3) == 0 {
-			return say("修改 " + strconv.Itoa(1+s.rnd.IntN(5)))
-		}
-		return say("提交")
-	case form.PhaseConfirmSubmit:
-		return say("确认")
-	case form.PhaseAttach:
-		return say("1")
-	case form.PhaseConfirmCancel, form.PhaseCancelled:
-		return say("继续")
+	var plain struct {
+		Content string `json:"content"`
+	}
+	text := ""
+	if s.last.MsgType == "template_card" {
+		json.Unmarshal(s.last.Body, &card)
+		text = card.MainTitle.Title + "\n" + card.SubTitleText
+	} else {
+		json.Unmarshal(s.last.Body, &plain)
+		text = plain.Content
 	}
 	r := s.rnd.IntN(100)
 	switch {
-	case r < 6 && len(st.Path) > 0:
+	case r < 5:
 		return say("上一步")
-	case r < 9:
+	case r < 8:
 		return say("帮助")
-	case r < 12:
+	case r < 11:
 		return say("也许吧") // a wrong answer for most steps
 	}
-	f, err := s.reg.ForState(st)
-	if err != nil {
-		return say("继续")
-	}
-	if st.Repeat != nil {
-		switch st.Repeat.Step {
-		case form.RepeatProblem:
-			return say("通道堆放杂物")
-		case form.RepeatGrade:
-			return say([]string{"一般", "重大"}[s.rnd.IntN(2)])
-		case form.RepeatPhotos:
-			if fl := st.Answers[st.Repeat.Item].Failure; fl == nil || len(fl.Photos) == 0 {
-				return func() (wecomsim.CallbackResult, error) { return sim.SendImage(ctx, s.photo, "image/jpeg") }
-			}
-			return say("完成")
-		case form.RepeatFixed:
-			return say([]string{"是", "否"}[s.rnd.IntN(2)])
-		case form.RepeatFixedPhotos:
-			return say("跳过")
-		default:
-			return say("7天")
+	has := func(w string) bool { return strings.Contains(text, w) }
+	switch {
+	case len(card.ButtonList) > 0:
+		// Options: mostly the first (是 passes most items; the rest fail
+		// into a hazard block now and then), tapped or typed.
+		n := 1
+		if s.rnd.IntN(4) == 0 {
+			n = 1 + s.rnd.IntN(len(card.ButtonList))
 		}
-	}
-	q := f.Question(st.Cursor)
-	switch q.Type {
-	case form.TypeYesNo, form.TypeSingle:
-		n := 1 + s.rnd.IntN(len(q.Options))
-		if q.Type == form.TypeYesNo && q.FailOn != "" && s.rnd.IntN(10) > 0 {
-			n = 1 // mostly passing-or-yes, so forms move on
-			if q.FailOn == form.Yes {
-				n = 2
-			}
-		}
-		if s.last.TaskID != "" && s.rnd.IntN(3) == 0 {
-			// Tap the option on the question's card.
-			var c struct {
-				ButtonList []struct{ Key string } `json:"button_list"`
-			}
-			json.Unmarshal(s.last.Body, &c)
-			if n <= len(c.ButtonList) {
-				key, card := c.ButtonList[n-1].Key, s.last
-				return func() (wecomsim.CallbackResult, error) { return sim.ClickCard(ctx, card, key, nil) }
-			}
+		if s.rnd.IntN(3) == 0 {
+			key, d := card.ButtonList[n-1].Key, s.last
+			return func() (wecomsim.CallbackResult, error) { return sim.ClickCard(ctx, d, key, nil) }
 		}
 		return say(strconv.Itoa(n))
-	case form.TypeText:
-		return say("张三")
-	case form.TypeDate:
-		return say("今天")
-	case form.TypeNumber:
-		return say("20")
-	case form.TypePhoto:
+	case has("请核对"):
+		return say("提交")
+	case has("确认以负责人身份签字提交"), has("确认取消"):
+		return say("确认")
+	case has("已取消"), has("已经提交过了"), has("不用再填"), has("签字提交"):
+		return say("自查")
+	case has("收到第"), has("已收到"):
+		return say("完成")
+	case has("照片") && has("选填"):
 		return say("跳过")
+	case has("照片"):
+		return func() (wecomsim.CallbackResult, error) { return sim.SendImage(ctx, s.photo, "image/jpeg") }
+	case has("哪天前整改"):
+		return say("7天")
+	case has("日期"):
+		return say("今天")
+	case has("问题是什么"):
+		return say("通道堆放杂物")
+	case has("多少"):
+		return say("20")
+	case has("请回复 1–"):
+		return say("1")
 	}
-	return say("继续")
+	return say("张三")
 }
 
 // benchJPEG is a small JPEG unique to n.
