@@ -101,41 +101,61 @@ func (s *Store) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error)
 
 // ClaimOutbox claims the oldest due batch for owner until lease and returns its
 // rows (nil when nothing is due). A batch whose recipient still has an earlier
-// unsent message waits, so one user's messages arrive in order. On Postgres
-// concurrent claimers never get the same row (FOR UPDATE SKIP LOCKED); on SQLite
-// the immediate transaction makes the claim atomic.
+// unsent message waits, so one user's messages arrive in order.
+//
+// On Postgres claimers run in parallel: a claim locks the batch's first
+// pending row (FOR UPDATE SKIP LOCKED) before it updates the batch, and
+// passes over a batch whose first row another claimer holds. Locking any
+// other row of the batch is what let two claimers deadlock, each holding one
+// row of a 1000-row batch and updating the others. On SQLite the immediate
+// transaction makes the claim atomic.
 func (s *Store) ClaimOutbox(ctx context.Context, owner string, lease time.Duration) ([]OutboxRow, error) {
 	now := s.Now()
 	var rows []OutboxRow
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		if s.dialect == "postgres" {
-			// Claims take turns. SKIP LOCKED alone locks one row of the
-			// chosen batch, so a second claimer skips that row, locks
-			// another row of the same batch, and the two UPDATEs of the
-			// whole batch deadlock (on every retry, with a 1000-row batch
-			// and several workers). The turn lasts one short transaction;
-			// the API calls still run in parallel.
-			if _, err := s.exec(ctx, `SELECT pg_advisory_xact_lock(7373, 1)`); err != nil {
+		var passed []string // batches another claimer holds
+		for try := 0; try < 16; try++ {
+			q := `SELECT o.batch FROM outbox o
+				WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+				  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.recipient = o.recipient AND p.id < o.id
+				                  AND p.state IN ('pending', 'sending') AND p.batch <> o.batch)`
+			args := []any{now}
+			if len(passed) > 0 {
+				q += ` AND o.batch NOT IN (?)`
+				args = append(args, passed)
+			}
+			q += ` ORDER BY o.next_attempt_at, o.id LIMIT 1`
+			q, a, err := s.in(q, args...)
+			if err != nil {
 				return err
 			}
+			var batch []string
+			if err := mapErr(s.q(ctx).SelectContext(ctx, &batch, q, a...)); err != nil || len(batch) == 0 {
+				return err
+			}
+			if s.dialect == "postgres" {
+				var first []int64
+				if err := s.sel(ctx, &first, `SELECT id FROM outbox WHERE batch = ? AND state = 'pending' ORDER BY id LIMIT 1`, batch[0]); err != nil {
+					return err
+				}
+				var locked []int64
+				if len(first) == 1 {
+					if err := s.sel(ctx, &locked, `SELECT id FROM outbox WHERE id = ? AND state = 'pending' FOR UPDATE SKIP LOCKED`, first[0]); err != nil {
+						return err
+					}
+				}
+				if len(locked) == 0 {
+					passed = append(passed, batch[0])
+					continue
+				}
+			}
+			return s.sel(ctx, &rows, `UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ?, claimed_by = ?,
+					first_sent_at = COALESCE(first_sent_at, ?)
+				WHERE batch = ? AND state = 'pending'
+				RETURNING id, batch, recipient, kind, payload, state, attempts, next_attempt_at, first_sent_at, msgid, response_code, errcode, error, created_at, sent_at`,
+				now.Add(lease), owner, now, batch[0])
 		}
-		var batch []string
-		q := `SELECT o.batch FROM outbox o
-			WHERE o.state = 'pending' AND o.next_attempt_at <= ?
-			  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.recipient = o.recipient AND p.id < o.id
-			                  AND p.state IN ('pending', 'sending') AND p.batch <> o.batch)
-			ORDER BY o.next_attempt_at, o.id LIMIT 1`
-		if s.dialect == "postgres" {
-			q += ` FOR UPDATE SKIP LOCKED`
-		}
-		if err := s.sel(ctx, &batch, q, now); err != nil || len(batch) == 0 {
-			return err
-		}
-		return s.sel(ctx, &rows, `UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ?, claimed_by = ?,
-				first_sent_at = COALESCE(first_sent_at, ?)
-			WHERE batch = ? AND state = 'pending'
-			RETURNING id, batch, recipient, kind, payload, state, attempts, next_attempt_at, first_sent_at, msgid, response_code, errcode, error, created_at, sent_at`,
-			now.Add(lease), owner, now, batch[0])
+		return nil
 	})
 	// RETURNING has no order: sort, so that a resend of the same rows (after a
 	// lease ran out) lists the recipients in the same order and its body is
