@@ -253,6 +253,7 @@ type run struct {
 
 	// Scans that several kinds share, made once per run.
 	unsigned []store.UnsignedLetterRow
+	coverage map[string]store.LetterCoverage
 	missing  map[string][]store.SelfCheckRow
 	overdue  []store.HazardDueRow
 }
@@ -267,6 +268,21 @@ func (u *run) unsignedLetters(ctx context.Context) ([]store.UnsignedLetterRow, e
 		u.unsigned = append([]store.UnsignedLetterRow{}, rows...)
 	}
 	return u.unsigned, nil
+}
+
+// letterCoverage is the scan of letter recipients per township.
+func (u *run) letterCoverage(ctx context.Context) (map[string]store.LetterCoverage, error) {
+	if u.coverage == nil {
+		rows, err := u.r.d.Store.LetterCoverages(ctx, u.today)
+		if err != nil {
+			return nil, err
+		}
+		u.coverage = map[string]store.LetterCoverage{}
+		for _, r := range rows {
+			u.coverage[r.Township] = r
+		}
+	}
+	return u.coverage, nil
 }
 
 // missingSelfChecks is the scan of enterprises without a signed

@@ -124,35 +124,31 @@ func letterTownships(ctx context.Context, u *run) ([]store.Reminder, error) {
 }
 
 // letterOffice: each working day after a letter's deadline, the city office
-// gets the unsigned enterprises per township ((letter, enterprise) pairs when
-// several letters are past their deadline).
+// gets the unsigned enterprises per township.
 func letterOffice(ctx context.Context, u *run) ([]store.Reminder, error) {
 	all, err := u.unsignedLetters(ctx)
 	if err != nil {
 		return nil, err
 	}
-	behind := map[string]int{}
+	behind := map[string]map[int64]bool{}
 	for _, r := range all {
 		if r.Deadline != nil && *r.Deadline != "" && *r.Deadline < u.today {
-			behind[r.Township]++
+			if behind[r.Township] == nil {
+				behind[r.Township] = map[int64]bool{}
+			}
+			behind[r.Township][r.EnterpriseID] = true
 		}
 	}
 	if len(behind) == 0 {
 		return nil, nil
 	}
-	audiences, err := u.r.d.Store.LetterAudiences(ctx)
+	coverage, err := u.letterCoverage(ctx)
 	if err != nil {
 		return nil, err
 	}
-	total := map[string]int{}
-	for _, a := range audiences {
-		if a.Deadline != "" && a.Deadline < u.today {
-			total[a.Township] += a.Count
-		}
-	}
 	var lines []messages.TownshipCountLine
 	for _, town := range sortedKeys(behind) {
-		lines = append(lines, messages.TownshipCountLine{Township: town, Behind: behind[town], Total: total[town]})
+		lines = append(lines, messages.TownshipCountLine{Township: town, Behind: len(behind[town]), Total: coverage[town].PastDeadline})
 	}
 	text := messages.OfficeUnsignedText(u.today, lines)
 	office, err := u.officialsOf(ctx, func(o store.Official) bool { return o.Role == safetybot.RoleOffice })
@@ -529,6 +525,10 @@ func dailyDigest(ctx context.Context, u *run) ([]store.Reminder, error) {
 	if err != nil {
 		return nil, err
 	}
+	coverage, err := u.letterCoverage(ctx)
+	if err != nil {
+		return nil, err
+	}
 	behind := map[string]map[int64]bool{}
 	for _, r := range unsigned {
 		if behind[r.Township] == nil {
@@ -538,7 +538,7 @@ func dailyDigest(ctx context.Context, u *run) ([]store.Reminder, error) {
 	}
 	byTown := map[string]*messages.Digest{}
 	for _, f := range figs {
-		byTown[f.Township] = &messages.Digest{Township: f.Township, Enterprises: f.Enterprises, Signed: f.Addressed - len(behind[f.Township]),
+		byTown[f.Township] = &messages.Digest{Township: f.Township, Enterprises: f.Enterprises, Signed: coverage[f.Township].Addressed - len(behind[f.Township]),
 			Submitted: f.SelfInspected, OpenGeneral: f.OpenGeneral, OpenMajor: f.OpenMajor, Overdue: f.Overdue}
 	}
 	for _, r := range top {

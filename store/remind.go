@@ -262,22 +262,24 @@ type TownshipCount struct {
 	Total    int    `db:"total"` // enterprises concerned
 }
 
-// LetterAudience is how many active enterprises of a township a letter
-// was addressed to.
-type LetterAudience struct {
-	Township string `db:"township"`
-	LetterID int64  `db:"letter_id"`
-	Deadline string `db:"deadline"` // "" when none
-	Count    int    `db:"n"`
+// LetterCoverage is, for one township, how many active enterprises were
+// addressed by a letter, and by a letter whose deadline has passed.
+type LetterCoverage struct {
+	Township     string `db:"township"`
+	Addressed    int    `db:"addressed"`
+	PastDeadline int    `db:"past_deadline"`
 }
 
-// LetterAudiences counts the active enterprises each letter was addressed
-// to, per township: the denominators of the office's digest.
-func (s *Store) LetterAudiences(ctx context.Context) ([]LetterAudience, error) {
-	var out []LetterAudience
-	err := s.scan(ctx, "letter-audiences", &out, `SELECT e.township, r.letter_id, COALESCE(l.deadline, '') AS deadline, COUNT(*) AS n
+// LetterCoverages counts, per township, the active enterprises addressed by
+// any letter and by one whose deadline is before today: the denominators of
+// the digest's sign-off and of the office's digest, in one pass over the
+// recipients.
+func (s *Store) LetterCoverages(ctx context.Context, today string) ([]LetterCoverage, error) {
+	var out []LetterCoverage
+	err := s.scan(ctx, "letter-coverage", &out, `SELECT e.township, COUNT(DISTINCT r.enterprise_id) AS addressed,
+			COUNT(DISTINCT CASE WHEN l.deadline IS NOT NULL AND l.deadline <> '' AND l.deadline < ? THEN r.enterprise_id END) AS past_deadline
 		FROM letter_recipients r JOIN letters l ON l.id = r.letter_id JOIN enterprises e ON e.id = r.enterprise_id
-		WHERE e.active = TRUE GROUP BY e.township, r.letter_id, l.deadline ORDER BY e.township, r.letter_id`)
+		WHERE e.active = TRUE GROUP BY e.township ORDER BY e.township`, today)
 	return out, err
 }
 
@@ -477,8 +479,8 @@ func (s *Store) LedInspectionCounts(ctx context.Context, from, to string) ([]Lea
 type DigestFigures struct {
 	Township      string `db:"township"`
 	Enterprises   int    `db:"enterprises"`
-	Addressed     int    `db:"addressed"`      // addressed by at least one letter
-	Signed        int    `db:"signed"`         // addressed and signed every letter: Addressed less those with an unsigned one (the caller's)
+	Addressed     int    `db:"addressed"`      // left 0: see DigestByTownship
+	Signed        int    `db:"signed"`         // left 0: see DigestByTownship
 	SelfInspected int    `db:"self_inspected"` // principal-signed submission for the month
 	OpenGeneral   int    `db:"open_general"`
 	OpenMajor     int    `db:"open_major"`
@@ -489,20 +491,16 @@ type DigestFigures struct {
 // enterprises on day (its month is the self-inspection period). The sign-off
 // and self-inspection counts follow the compliance queries' definitions.
 func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigures, error) {
-	// Three grouped counts: every active enterprise, those addressed by a
-	// letter, those with a signed self-inspection.
+	// Grouped counts: every active enterprise, those with a signed
+	// self-inspection. Addressed and Signed are the caller's (LetterCoverages
+	// and UnsignedLetters, which other reminders share).
 	var ents []DigestFigures
 	if err := s.scan(ctx, "digest-enterprises", &ents, `SELECT township, COUNT(*) AS enterprises, 0 AS addressed, 0 AS signed, 0 AS self_inspected,
 			0 AS open_general, 0 AS open_major, 0 AS overdue
 		FROM enterprises WHERE active = TRUE GROUP BY township ORDER BY township`); err != nil {
 		return nil, err
 	}
-	var addressed, inspected []TownshipCount
-	if err := s.scan(ctx, "digest-addressed", &addressed, `SELECT e.township, COUNT(*) AS n, 0 AS total FROM enterprises e
-		WHERE e.active = TRUE AND EXISTS (SELECT 1 FROM letter_recipients r WHERE r.enterprise_id = e.id)
-		GROUP BY e.township`); err != nil {
-		return nil, err
-	}
+	var inspected []TownshipCount
 	if err := s.scan(ctx, "digest-self-inspected", &inspected, `SELECT e.township, COUNT(DISTINCT e.id) AS n, 0 AS total
 		FROM submissions sb JOIN enterprises e ON e.id = sb.enterprise_id
 		WHERE sb.period = ? AND sb.state = ? AND e.active = TRUE GROUP BY e.township`, period(day), safetybot.SubmissionSigned); err != nil {
@@ -515,9 +513,9 @@ func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigur
 		}
 		return m
 	}
-	am, im := counts(addressed), counts(inspected)
+	im := counts(inspected)
 	for i := range ents {
-		ents[i].Addressed, ents[i].SelfInspected = am[ents[i].Township], im[ents[i].Township]
+		ents[i].SelfInspected = im[ents[i].Township]
 	}
 	var hz []DigestFigures
 	if err := s.scan(ctx, "digest-hazards", &hz, `SELECT e.township, 0 AS enterprises, 0 AS addressed, 0 AS signed, 0 AS self_inspected,
