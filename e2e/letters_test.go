@@ -513,3 +513,38 @@ func TestLetterBatches(t *testing.T) {
 
 // Principal is e2e.Principal, short.
 type Principal = e2e.Principal
+
+func TestLetterEnterpriseWithTwoPrincipals(t *testing.T) {
+	eachVariant(t, func(t *testing.T, v variant) {
+		b := start(t, v)
+		p := letterRoster(t, b.Store)
+		ctx := ctxT(t)
+		// A second principal of E1 only (linked by hand; an import links one).
+		co := safetybot.Person{UserID: p.wang + "z", Name: "王副总", Role: safetybot.RolePrincipal, Township: "青石镇"}
+		if _, err := b.Store.UpsertPerson(ctx, &co); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Store.SetContact(ctx, enterpriseID(t, b.Store, 1), co.ID, safetybot.ContactPrincipal); err != nil {
+			t.Fatal(err)
+		}
+		sent := sendLetter(t, b, handlers.LetterInput{Title: "致全市企业主要负责人的一封信"})
+		if sent.Enterprises != 5 || sent.Principals != 4 {
+			t.Errorf("sent = %+v, want 5 enterprises to 4 principals", sent)
+		}
+		d, _ := letterCard(t, b, p.wang, 1)
+		waitIdle(t, b)
+		// The card goes to whoever the enterprise is addressed to: a card the
+		// second principal could not sign with would only confuse.
+		if msgs := b.Sim.Messages(co.UserID); len(msgs) != 0 {
+			t.Errorf("the second principal got %d messages", len(msgs))
+		}
+		if _, err := b.Sim.As(p.wang).ClickCard(ctx, d, fmt.Sprintf("sign:%d", sent.Letter.ID), nil); err != nil {
+			t.Fatal(err)
+		}
+		waitTexts(t, b, p.wang, 2)
+		waitIdle(t, b)
+		if n := signedBy(signatures(t, b.Store, sent.Letter.ID), p.wang); n != 2 {
+			t.Errorf("wang signed for %d enterprises, want 2", n)
+		}
+	})
+}

@@ -79,9 +79,15 @@ func SendLetter(ctx context.Context, st *store.Store, publicURL string, loc *tim
 		if err := st.CreateLetter(ctx, &l, fmt.Sprintf("letter%d", time.Now().UnixNano()), audience); err != nil {
 			return err
 		}
+		// An enterprise with two principals is addressed to the first (as
+		// CreateLetter records it): only they get a card, since only they can
+		// sign for it.
 		enterprises := map[int64]bool{}
 		var users []string
 		for _, r := range audience {
+			if enterprises[r.EnterpriseID] {
+				continue
+			}
 			enterprises[r.EnterpriseID] = true
 			if len(users) == 0 || users[len(users)-1] != r.UserID {
 				users = append(users, r.UserID) // audience is ordered by userid
