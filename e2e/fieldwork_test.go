@@ -300,3 +300,35 @@ func TestNotices(t *testing.T) {
 		}
 	})
 }
+
+// TestOpinionFormSignersFromSettings takes the signer roles from the
+// campaign's settings: inspector, principal and safety officer here, so no
+// accompanying official is asked for and the safety officer gets a card.
+func TestOpinionFormSignersFromSettings(t *testing.T) {
+	b, r := fieldBot(t, variants[0])
+	if _, err := b.Store.DB().Exec(`INSERT INTO campaigns (name, starts_on, ends_on, settings, created_at)
+		VALUES ('2026年大检查', '2026-01-01', '2026-12-31', '{"inspection_signers":["inspector","principal","safety_officer"]}', CURRENT_TIMESTAMP)`); err != nil {
+		t.Fatal(err)
+	}
+	qs := chatAs(t, b, r.QsLeader)
+	mustEqual(t, "an enterprise without a safety officer", qs.say("现场检查 家具"), messages.NoEnterpriseOfficer)
+	mustEqual(t, "enterprise", qs.say("小吃"), "企业：青石小吃店［青石镇］\n"+messages.AskFieldDate)
+	for _, answer := range []string{"今天", "消防设施", "无", "无"} {
+		qs.say(answer)
+	}
+	mustContain(t, "no accompanying official asked", qs.say("好了"), "请核对：", "【现场检查意见书】")
+	created := qs.say("确认")
+	var id int64
+	fmt.Sscanf(created, "已保存检查记录（编号 %d）", &id)
+	mustEqual(t, "created", created, messages.InspectionCreated(id, []string{"王建国", "孙安全"}, 0))
+	for user, role := range map[string]string{r.Wang: store.SignerPrincipal, r.Officer: store.SignerSafetyOfficer} {
+		got := chatAs(t, b, user).fresh()
+		if len(got) != 2 || card(t, got[1]).ButtonList[0].Key != messages.InspectionButtonKey(messages.InspectionSignKey, id, role) {
+			t.Fatalf("%s got %q, want the record and a card to sign as %s", user, texts(got), role)
+		}
+	}
+	_, signers, err := b.Store.FindInspection(context.Background(), id)
+	if err != nil || len(signers) != 3 || signers[2].Role != store.SignerSafetyOfficer || signers[2].UserID != r.Officer {
+		t.Fatalf("signers %+v %v", signers, err)
+	}
+}
