@@ -38,9 +38,6 @@ func newCLI(t *testing.T, databaseURL string) *cli {
 	}}
 }
 
-// sqliteCLI runs against a fresh SQLite file.
-func sqliteCLI(t *testing.T) *cli { return newCLI(t, storetest.URL(t, "sqlite")) }
-
 type result struct {
 	code           int
 	stdout, stderr string
@@ -52,6 +49,9 @@ func (c *cli) in(t *testing.T) *cli {
 	cc.t = t
 	return &cc
 }
+
+// sqliteCLI runs against a fresh SQLite file.
+func sqliteCLI(t *testing.T) *cli { return newCLI(t, storetest.URL(t, "sqlite")) }
 
 func (c *cli) run(args ...string) result {
 	c.t.Helper()
@@ -227,16 +227,27 @@ func TestCLIImportFormats(t *testing.T) {
 		{"roster.xlsx", xlsxData(t, recs)},
 		{"中文表头.xlsx", xlsxData(t, zh)},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := sqliteCLI(t)
-			r := c.ok("import", "enterprises", c.file(tc.name, tc.data))
-			if !strings.Contains(r.stdout, "新增 4, 更新 0, 未变 0") {
-				t.Errorf("stdout = %q", r.stdout)
-			}
-			e, err := c.store().FindEnterpriseByCode(context.Background(), code(3))
-			if err != nil || e.Name != "测试企业003" || e.Township != "青石镇" {
-				t.Errorf("enterprise 3 = %+v, %v", e, err)
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			c := newCLI(t, storetest.URL(t, dialect))
+			// The first file creates the roster; the same roster in every
+			// other encoding and layout must then change nothing.
+			for i, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					c := c.in(t)
+					want := "新增 0, 更新 0, 未变 4"
+					if i == 0 {
+						want = "新增 4, 更新 0, 未变 0"
+					}
+					r := c.ok("import", "enterprises", c.file(tc.name, tc.data))
+					if !strings.Contains(r.stdout, want) {
+						t.Errorf("stdout = %q, want %q", r.stdout, want)
+					}
+					e, err := c.store().FindEnterpriseByCode(context.Background(), code(3))
+					if err != nil || e.Name != "测试企业003" || e.Township != "青石镇" {
+						t.Errorf("enterprise 3 = %+v, %v", e, err)
+					}
+				})
 			}
 		})
 	}
@@ -254,83 +265,91 @@ func TestCLIImportBadInput(t *testing.T) {
 	badCheck[5][0] = badCheck[4][0] // lines 5 and 6: duplicate code
 	missingCol := [][]string{{"credit_code", "name", "township", "principal_name", "principal_userid"}, {code(1), "甲", "青石镇", "张三", "zs"}}
 
-	c := sqliteCLI(t)
-	big := filepath.Join(c.dir, "big.csv")
-	f, err := os.Create(big)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Truncate(roster.MaxFileSize + 1); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			c := newCLI(t, storetest.URL(t, dialect))
+			big := filepath.Join(c.dir, "big.csv")
+			f, err := os.Create(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Truncate(roster.MaxFileSize + 1); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
 
-	cases := []struct {
-		name     string
-		args     []string
-		code     int
-		want     string   // in the one-line error
-		wantRows []string // listed on stderr
-	}{
-		{"wrong check character and duplicate", []string{"import", "enterprises", c.file("bad.csv", csvData(t, badCheck))}, 1,
-			"未导入任何数据", []string{"第 4 行: 统一社会信用代码校验位错误", "第 5 行: 统一社会信用代码与第 6 行重复", "第 6 行: 统一社会信用代码与第 5 行重复"}},
-		{"missing column", []string{"import", "enterprises", c.file("missing.csv", csvData(t, missingCol))}, 1, "缺少必填列：类别", nil},
-		{"empty file", []string{"import", "enterprises", c.file("empty.csv", nil)}, 1, "文件是空的", nil},
-		{"header only", []string{"import", "enterprises", c.file("header.csv", csvData(t, [][]string{header}))}, 1, "没有数据行", nil},
-		{"50 MB file", []string{"import", "enterprises", big}, 1, "文件过大", nil},
-		{"not a workbook", []string{"import", "enterprises", c.file("fake.xlsx", []byte("hello"))}, 1, "不是 Excel 文件", nil},
-		{"no such file", []string{"import", "enterprises", filepath.Join(c.dir, "nope.csv")}, 1, "cannot open", nil},
-		{"no file", []string{"import", "enterprises"}, 2, "missing FILE", nil},
-		{"unknown kind", []string{"import", "companies", "x.csv"}, 2, "usage", nil},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := c.in(t).fails(tc.code, tc.want, tc.args...)
-			for _, w := range tc.wantRows {
-				if !strings.Contains(r.stderr, w+"\n") {
-					t.Errorf("stderr lacks the line %q:\n%s", w, r.stderr)
+			cases := []struct {
+				name     string
+				args     []string
+				code     int
+				want     string   // in the one-line error
+				wantRows []string // listed on stderr
+			}{
+				{"wrong check character and duplicate", []string{"import", "enterprises", c.file("bad.csv", csvData(t, badCheck))}, 1,
+					"未导入任何数据", []string{"第 4 行: 统一社会信用代码校验位错误", "第 5 行: 统一社会信用代码与第 6 行重复", "第 6 行: 统一社会信用代码与第 5 行重复"}},
+				{"missing column", []string{"import", "enterprises", c.file("missing.csv", csvData(t, missingCol))}, 1, "缺少必填列：类别", nil},
+				{"empty file", []string{"import", "enterprises", c.file("empty.csv", nil)}, 1, "文件是空的", nil},
+				{"header only", []string{"import", "enterprises", c.file("header.csv", csvData(t, [][]string{header}))}, 1, "没有数据行", nil},
+				{"50 MB file", []string{"import", "enterprises", big}, 1, "文件过大", nil},
+				{"not a workbook", []string{"import", "enterprises", c.file("fake.xlsx", []byte("hello"))}, 1, "不是 Excel 文件", nil},
+				{"no such file", []string{"import", "enterprises", filepath.Join(c.dir, "nope.csv")}, 1, "cannot open", nil},
+				{"no file", []string{"import", "enterprises"}, 2, "missing FILE", nil},
+				{"unknown kind", []string{"import", "companies", "x.csv"}, 2, "usage", nil},
+			}
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					r := c.in(t).fails(tc.code, tc.want, tc.args...)
+					for _, w := range tc.wantRows {
+						if !strings.Contains(r.stderr, w+"\n") {
+							t.Errorf("stderr lacks the line %q:\n%s", w, r.stderr)
+						}
+					}
+					if r.stdout != "" {
+						t.Errorf("a rejected import printed a result: %q", r.stdout)
+					}
+				})
+			}
+			all, err := c.store().ListEnterprises(context.Background(), store.EnterpriseFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(all) != 0 {
+				t.Errorf("rejected imports wrote %d enterprises", len(all))
+			}
+
+			t.Run("skip invalid imports the rest and lists the bad rows", func(t *testing.T) {
+				r := c.in(t).ok("import", "enterprises", "--skip-invalid", filepath.Join(c.dir, "bad.csv"))
+				if !strings.Contains(r.stdout, "新增 2, 更新 0, 未变 0, 跳过错误行 3") {
+					t.Errorf("stdout = %q", r.stdout)
 				}
-			}
-			if r.stdout != "" {
-				t.Errorf("a rejected import printed a result: %q", r.stdout)
-			}
+				if !strings.Contains(r.stderr, "第 4 行: 统一社会信用代码校验位错误") {
+					t.Errorf("stderr does not list the bad row: %q", r.stderr)
+				}
+			})
 		})
 	}
-	all, err := c.store().ListEnterprises(context.Background(), store.EnterpriseFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != 0 {
-		t.Errorf("rejected imports wrote %d enterprises", len(all))
-	}
-
-	t.Run("skip invalid imports the rest and lists the bad rows", func(t *testing.T) {
-		r := c.in(t).ok("import", "enterprises", "--skip-invalid", filepath.Join(c.dir, "bad.csv"))
-		if !strings.Contains(r.stdout, "新增 2, 更新 0, 未变 0, 跳过错误行 3") {
-			t.Errorf("stdout = %q", r.stdout)
-		}
-		if !strings.Contains(r.stderr, "第 4 行: 统一社会信用代码校验位错误") {
-			t.Errorf("stderr does not list the bad row: %q", r.stderr)
-		}
-	})
 }
 
 func TestCLIImportOfficials(t *testing.T) {
-	c := sqliteCLI(t)
-	off := c.file("officials.csv", csvData(t, [][]string{
-		{"账号", "姓名", "角色", "镇街", "部门", "是否领导"},
-		{"zhen01", "莫红", "镇街", "青石镇", "", "是"},
-		{"office01", "袁伟欣", "市安委办", "", "市安委办", "否"},
-	}))
-	r := c.ok("import", "officials", off)
-	if !strings.Contains(r.stdout, "新增 2, 更新 0, 未变 0") {
-		t.Errorf("stdout = %q", r.stdout)
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			c := newCLI(t, storetest.URL(t, dialect))
+			off := c.file("officials.csv", csvData(t, [][]string{
+				{"账号", "姓名", "角色", "镇街", "部门", "是否领导"},
+				{"zhen01", "莫红", "镇街", "青石镇", "", "是"},
+				{"office01", "袁伟欣", "市安委办", "", "市安委办", "否"},
+			}))
+			r := c.ok("import", "officials", off)
+			if !strings.Contains(r.stdout, "新增 2, 更新 0, 未变 0") {
+				t.Errorf("stdout = %q", r.stdout)
+			}
+			// An official named as a principal: refused with the row listed.
+			recs := rosterRows(2)
+			recs[2][6] = "zhen01"
+			recs[2][5] = "莫红"
+			c.fails(1, "未导入任何数据", "import", "enterprises", c.file("e.csv", csvData(t, recs)))
+		})
 	}
-	// An official named as a principal: refused with the row listed.
-	recs := rosterRows(2)
-	recs[2][6] = "zhen01"
-	recs[2][5] = "莫红"
-	c.fails(1, "未导入任何数据", "import", "enterprises", c.file("e.csv", csvData(t, recs)))
 }
 
 // letterBody is a Markdown letter body file.
@@ -473,29 +492,33 @@ func TestCLILetterSendAndReport(t *testing.T) {
 }
 
 func TestCLILetterBatches(t *testing.T) {
-	// 2,500 principals: three message/send calls queued, each ≤ 1000 recipients.
-	c := sqliteCLI(t)
-	c.ok("import", "enterprises", c.file("r.csv", csvData(t, rosterRows(2501))))
-	r := c.ok("letter", "send", "--title", "大批量", "--file", c.file("l.md", []byte(letterBody)))
-	m := letterIDRe.FindStringSubmatch(r.stdout)
-	if m == nil || m[2] != "2501" || m[3] != "2500" || m[4] != "3" {
-		t.Fatalf("stdout = %q, want 2501 enterprises, 2500 principals, 3 API calls", r.stdout)
-	}
-	rows, err := c.store().ListOutbox(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	batches := map[string]int{}
-	for _, o := range rows {
-		batches[o.Batch]++
-	}
-	if len(rows) != 2500 || len(batches) != 3 {
-		t.Errorf("outbox: %d rows in %d batches, want 2500 in 3", len(rows), len(batches))
-	}
-	for b, n := range batches {
-		if n > 1000 {
-			t.Errorf("batch %s has %d recipients", b, n)
-		}
+	for _, dialect := range storetest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			// 2,500 principals: three message/send calls queued, each ≤ 1000 recipients.
+			c := newCLI(t, storetest.URL(t, dialect))
+			c.ok("import", "enterprises", c.file("r.csv", csvData(t, rosterRows(2501))))
+			r := c.ok("letter", "send", "--title", "大批量", "--file", c.file("l.md", []byte(letterBody)))
+			m := letterIDRe.FindStringSubmatch(r.stdout)
+			if m == nil || m[2] != "2501" || m[3] != "2500" || m[4] != "3" {
+				t.Fatalf("stdout = %q, want 2501 enterprises, 2500 principals, 3 API calls", r.stdout)
+			}
+			rows, err := c.store().ListOutbox(context.Background(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			batches := map[string]int{}
+			for _, o := range rows {
+				batches[o.Batch]++
+			}
+			if len(rows) != 2500 || len(batches) != 3 {
+				t.Errorf("outbox: %d rows in %d batches, want 2500 in 3", len(rows), len(batches))
+			}
+			for b, n := range batches {
+				if n > 1000 {
+					t.Errorf("batch %s has %d recipients", b, n)
+				}
+			}
+		})
 	}
 }
 
