@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -186,12 +185,4 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
-}
-
-func short(s string) string {
-	s = strings.ReplaceAll(s, "\n", "⏎")
-	if r := []rune(s); len(r) > 40 {
-		return string(r[:40]) + "…"
-	}
-	return s
 }
