@@ -501,9 +501,9 @@ func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigur
 		return nil, err
 	}
 	var inspected []TownshipCount
-	if err := s.scan(ctx, "digest-self-inspected", &inspected, `SELECT e.township, COUNT(DISTINCT e.id) AS n, 0 AS total
-		FROM submissions sb JOIN enterprises e ON e.id = sb.enterprise_id
-		WHERE sb.period = ? AND sb.state = ? AND e.active = TRUE GROUP BY e.township`, period(day), safetybot.SubmissionSigned); err != nil {
+	if err := s.scan(ctx, "digest-self-inspected", &inspected, `SELECT e.township, COUNT(*) AS n, 0 AS total FROM enterprises e
+		WHERE e.active = TRUE AND EXISTS (SELECT 1 FROM submissions sb WHERE sb.enterprise_id = e.id AND sb.period = ? AND sb.state = ?)
+		GROUP BY e.township`, period(day), safetybot.SubmissionSigned); err != nil {
 		return nil, err
 	}
 	counts := func(rows []TownshipCount) map[string]int {
