@@ -3,11 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"safetybot"
 )
@@ -110,7 +108,10 @@ type Cursor struct {
 	Name     string `json:"n,omitempty" db:"name"`
 	Deadline string `json:"d,omitempty" db:"deadline"`
 	ID       int64  `json:"i" db:"id"`
+	chunk    int    // for a chunk's bound: how many candidates the chunk holds
 }
+
+func chunkOf(upTo *Cursor) int { return upTo.chunk }
 
 func (p Page) limit() int {
 	if p.Limit <= 0 || p.Limit > 200 {
@@ -322,12 +323,23 @@ func (s *Store) enterpriseList(ctx context.Context, sc Scope, cols string, colAr
 			if err != nil || len(b) == 0 {
 				return nil, err
 			}
+			b[0].chunk = chunk
 			return &b[0], nil
 		},
 		func(after Cursor, upTo *Cursor, n int) ([]EnterpriseLine, error) {
+			// The chunk is a subquery with its own ORDER BY and LIMIT: the
+			// planner walks the key index for exactly the chunk, and the
+			// filter's subqueries run for its rows only.
+			from := `enterprises e`
+			args := append([]any{}, colArgs...)
+			if upTo != nil {
+				from = `(SELECT e.* FROM enterprises e WHERE ` + base + ` AND ` + key + ` > (` + marks + `)
+					ORDER BY e.township, e.name, e.id LIMIT ` + fmt.Sprint(chunkOf(upTo)) + `) e`
+				args = append(append(args, cargs...), keyArgs(after)...)
+			}
 			q := `SELECT e.id, e.name, e.township, e.phone, ` + principalNameSQL + `, ` + cols + `
-				FROM enterprises e WHERE ` + base + ` AND ` + key + ` > (` + marks + `)`
-			args := append(append(append([]any{}, colArgs...), cargs...), keyArgs(after)...)
+				FROM ` + from + ` WHERE ` + base + ` AND ` + key + ` > (` + marks + `)`
+			args = append(append(args, cargs...), keyArgs(after)...)
 			if upTo != nil {
 				q += ` AND ` + key + ` <= (` + marks + `)`
 				args = append(args, keyArgs(*upTo)...)
@@ -523,7 +535,7 @@ func (s *Store) FindEnterprisesInScope(ctx context.Context, sc Scope, part strin
 	}
 	var rows []enterpriseRow
 	if err := s.qsel(ctx, &rows, `SELECT e.`+enterpriseColsPrefixed+` FROM enterprises e
-		WHERE e.active = TRUE AND `+cond+` AND `+match+` ORDER BY e.name, e.id LIMIT `+fmt.Sprint(findCap+1), append(cargs, margs...)...); err != nil {
+		WHERE e.active = TRUE AND `+cond+` AND `+match+` ORDER BY length(e.name), e.name, e.id LIMIT `+fmt.Sprint(findCap+1), append(cargs, margs...)...); err != nil {
 		return nil, 0, err
 	}
 	if len(rows) == 0 {
@@ -540,9 +552,6 @@ func (s *Store) FindEnterprisesInScope(ctx context.Context, sc Scope, part strin
 	if total > findCap {
 		rows, total = rows[:findCap], -1
 	}
-	slices.SortStableFunc(rows, func(a, b enterpriseRow) int {
-		return utf8.RuneCountInString(a.Name) - utf8.RuneCountInString(b.Name)
-	})
 	out := make([]safetybot.Enterprise, min(limit, len(rows)))
 	for i := range out {
 		out[i] = rows[i].domain()
