@@ -109,8 +109,9 @@ func (h *selfCheck) closeDraft(ctx context.Context, user string) error {
 
 // registerHazards creates a hazard for every failed item of the submission
 // that the month's earlier versions did not already register (a correction
-// does not register the same item twice). The deadline is the one proposed,
-// else the campaign's default for the grade.
+// does not register the same item twice): 已整改 when fixed on the spot with a
+// photo, else 整改中 with the deadline proposed or the campaign's default for
+// the grade.
 func (h *selfCheck) registerHazards(ctx context.Context, e safetybot.Enterprise, sub store.Submission, drafts []form.HazardDraft, items []form.ItemResult) ([]safetybot.Hazard, error) {
 	if len(drafts) == 0 {
 		return nil, nil
@@ -142,14 +143,18 @@ func (h *selfCheck) registerHazards(ctx context.Context, e safetybot.Enterprise,
 		nh := store.NewHazard{ItemKey: hd.ItemKey, Description: short[hd.ItemKey] + "：" + hd.Problem, Grade: hd.Grade,
 			Status: safetybot.HazardRectifying, Photos: hd.Photos, FixedPhotos: hd.FixedPhotos, FoundBy: sub.Filler, Note: "自查登记"}
 		switch {
+		case hd.FixedOnSpot && len(hd.FixedPhotos) > 0:
+			nh.Status, nh.Note = safetybot.HazardFixed, "自查时当场整改，附整改照片"
 		case hd.FixedOnSpot:
-			nh.Status, nh.Note = safetybot.HazardFixed, "自查时当场整改"
+			// Fixed on the spot by the filler's word, without a photo: it stays
+			// open until the fix is shown, with the default deadline.
+			nh.Note = "自查称已当场整改，未附整改照片"
 		case hd.Deadline != "":
 			if t, err := time.Parse("2006-01-02", hd.Deadline); err == nil {
 				nh.Deadline = &t
 			}
 		}
-		if nh.Deadline == nil && !hd.FixedOnSpot {
+		if nh.Deadline == nil && nh.Status != safetybot.HazardFixed {
 			days := settings.DefaultDeadlineDays[hd.Grade]
 			if days <= 0 {
 				days = 7
