@@ -308,8 +308,8 @@ func (h *selfCheck) resumeWord(ctx context.Context, req *Request) (messages.Repl
 // afterDone answers 提交 and 确认 when no form is open: a double submit, or a
 // word from an old exchange.
 func (h *selfCheck) afterDone(ctx context.Context, req *Request) (messages.Reply, error) {
-	if req.Person == nil {
-		return text(messages.NotRegistered), nil
+	if req.Person == nil || req.Person.Role.IsOfficial() {
+		return h.router.fallback(ctx, req) // not a word of theirs
 	}
 	if d, err := h.store.FindDraft(ctx, req.In.From); err == nil {
 		return h.step(ctx, req, d, form.Input{Text: req.In.Text}, "")

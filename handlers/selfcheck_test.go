@@ -463,6 +463,7 @@ func TestSelfCheckCards(t *testing.T) {
 func TestSelfCheckEntryPoints(t *testing.T) {
 	eachWorld(t, func(t *testing.T, w *world) {
 		mustContain(t, lastTo(t, w.say(township, "自查")), "由企业")
+		mustContain(t, lastTo(t, w.say(township, "确认")), "没听懂")
 		mustContain(t, lastTo(t, w.say("nobody", "自查")), "尚未登记")
 		// The menu asks the boss which enterprise; a stray word leaves the list.
 		mustContain(t, lastTo(t, w.menu(boss, messages.MenuSelfCheck)), "哪一家", "1. 青石家具厂")
