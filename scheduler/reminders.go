@@ -253,7 +253,7 @@ type run struct {
 
 	// Scans that several kinds share, made once per run.
 	unsigned []store.UnsignedLetterRow
-	coverage map[string]store.LetterCoverage
+	counts   map[string]store.TownshipCounts
 	missing  map[string][]store.SelfCheckRow
 	overdue  []store.HazardDueRow
 }
@@ -270,19 +270,19 @@ func (u *run) unsignedLetters(ctx context.Context) ([]store.UnsignedLetterRow, e
 	return u.unsigned, nil
 }
 
-// letterCoverage is the scan of letter recipients per township.
-func (u *run) letterCoverage(ctx context.Context) (map[string]store.LetterCoverage, error) {
-	if u.coverage == nil {
-		rows, err := u.r.d.Store.LetterCoverages(ctx, u.today)
+// townshipCounts is the pass over the enterprises per township.
+func (u *run) townshipCounts(ctx context.Context) (map[string]store.TownshipCounts, error) {
+	if u.counts == nil {
+		rows, err := u.r.d.Store.CountsByTownship(ctx, u.today)
 		if err != nil {
 			return nil, err
 		}
-		u.coverage = map[string]store.LetterCoverage{}
+		u.counts = map[string]store.TownshipCounts{}
 		for _, r := range rows {
-			u.coverage[r.Township] = r
+			u.counts[r.Township] = r
 		}
 	}
-	return u.coverage, nil
+	return u.counts, nil
 }
 
 // missingSelfChecks is the scan of enterprises without a signed

@@ -142,13 +142,13 @@ func letterOffice(ctx context.Context, u *run) ([]store.Reminder, error) {
 	if len(behind) == 0 {
 		return nil, nil
 	}
-	coverage, err := u.letterCoverage(ctx)
+	counts, err := u.townshipCounts(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var lines []messages.TownshipCountLine
 	for _, town := range sortedKeys(behind) {
-		lines = append(lines, messages.TownshipCountLine{Township: town, Behind: len(behind[town]), Total: coverage[town].PastDeadline})
+		lines = append(lines, messages.TownshipCountLine{Township: town, Behind: len(behind[town]), Total: counts[town].PastDeadline})
 	}
 	text := messages.OfficeUnsignedText(u.today, lines)
 	office, err := u.officialsOf(ctx, func(o store.Official) bool { return o.Role == safetybot.RoleOffice })
@@ -511,7 +511,11 @@ func dailyDigest(ctx context.Context, u *run) ([]store.Reminder, error) {
 	if err != nil || len(officials) == 0 {
 		return nil, err
 	}
-	figs, err := u.r.d.Store.DigestByTownship(ctx, u.today)
+	counts, err := u.townshipCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	open, err := u.r.d.Store.OpenHazardsByTownship(ctx, u.today)
 	if err != nil {
 		return nil, err
 	}
@@ -525,10 +529,6 @@ func dailyDigest(ctx context.Context, u *run) ([]store.Reminder, error) {
 	if err != nil {
 		return nil, err
 	}
-	coverage, err := u.letterCoverage(ctx)
-	if err != nil {
-		return nil, err
-	}
 	behind := map[string]map[int64]bool{}
 	for _, r := range unsigned {
 		if behind[r.Township] == nil {
@@ -537,9 +537,14 @@ func dailyDigest(ctx context.Context, u *run) ([]store.Reminder, error) {
 		behind[r.Township][r.EnterpriseID] = true
 	}
 	byTown := map[string]*messages.Digest{}
-	for _, f := range figs {
-		byTown[f.Township] = &messages.Digest{Township: f.Township, Enterprises: f.Enterprises, Signed: coverage[f.Township].Addressed - len(behind[f.Township]),
-			Submitted: f.SelfInspected, OpenGeneral: f.OpenGeneral, OpenMajor: f.OpenMajor, Overdue: f.Overdue}
+	for _, c := range counts {
+		byTown[c.Township] = &messages.Digest{Township: c.Township, Enterprises: c.Enterprises,
+			Signed: c.Addressed - len(behind[c.Township]), Submitted: c.SelfInspected}
+	}
+	for _, o := range open {
+		if d := byTown[o.Township]; d != nil {
+			d.OpenGeneral, d.OpenMajor, d.Overdue = o.General, o.Major, o.Overdue
+		}
 	}
 	for _, r := range top {
 		if d := byTown[r.Township]; d != nil && r.Rank <= u.plan.DigestTop {

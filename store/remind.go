@@ -262,27 +262,6 @@ type TownshipCount struct {
 	Total    int    `db:"total"` // enterprises concerned
 }
 
-// LetterCoverage is, for one township, how many active enterprises were
-// addressed by a letter, and by a letter whose deadline has passed.
-type LetterCoverage struct {
-	Township     string `db:"township"`
-	Addressed    int    `db:"addressed"`
-	PastDeadline int    `db:"past_deadline"`
-}
-
-// LetterCoverages counts, per township, the active enterprises addressed by
-// any letter and by one whose deadline is before today: the denominators of
-// the digest's sign-off and of the office's digest, in one pass over the
-// recipients.
-func (s *Store) LetterCoverages(ctx context.Context, today string) ([]LetterCoverage, error) {
-	var out []LetterCoverage
-	err := s.scan(ctx, "letter-coverage", &out, `SELECT e.township, COUNT(DISTINCT r.enterprise_id) AS addressed,
-			COUNT(DISTINCT CASE WHEN l.deadline IS NOT NULL AND l.deadline <> '' AND l.deadline < ? THEN r.enterprise_id END) AS past_deadline
-		FROM letter_recipients r JOIN letters l ON l.id = r.letter_id JOIN enterprises e ON e.id = r.enterprise_id
-		WHERE e.active = TRUE GROUP BY e.township ORDER BY e.township`, today)
-	return out, err
-}
-
 // SelfCheckRow is an active enterprise without a principal-signed
 // self-inspection, with one of its principals (UserID "" when none is
 // registered).
@@ -475,65 +454,50 @@ func (s *Store) LedInspectionCounts(ctx context.Context, from, to string) ([]Lea
 	return out, err
 }
 
-// DigestFigures are one township's numbers in the officials' daily digest.
-type DigestFigures struct {
+// TownshipCounts are one township's enterprise counts: the denominators and
+// numerators of the digest and the office's digest.
+type TownshipCounts struct {
 	Township      string `db:"township"`
-	Enterprises   int    `db:"enterprises"`
-	Addressed     int    `db:"addressed"`      // left 0: see DigestByTownship
-	Signed        int    `db:"signed"`         // left 0: see DigestByTownship
-	SelfInspected int    `db:"self_inspected"` // principal-signed submission for the month
-	OpenGeneral   int    `db:"open_general"`
-	OpenMajor     int    `db:"open_major"`
-	Overdue       int    `db:"overdue"`
+	Enterprises   int    `db:"enterprises"`    // active
+	Addressed     int    `db:"addressed"`      // addressed by a letter
+	PastDeadline  int    `db:"past_deadline"`  // addressed by a letter whose deadline is before today
+	SelfInspected int    `db:"self_inspected"` // with a principal-signed self-inspection for the month of today
 }
 
-// DigestByTownship returns the digest figures of every township with active
-// enterprises on day (its month is the self-inspection period). The sign-off
-// and self-inspection counts follow the compliance queries' definitions.
-func (s *Store) DigestByTownship(ctx context.Context, day string) ([]DigestFigures, error) {
-	// Grouped counts: every active enterprise, those with a signed
-	// self-inspection. Addressed and Signed are the caller's (LetterCoverages
-	// and UnsignedLetters, which other reminders share).
-	var ents []DigestFigures
-	if err := s.scan(ctx, "digest-enterprises", &ents, `SELECT township, COUNT(*) AS enterprises, 0 AS addressed, 0 AS signed, 0 AS self_inspected,
-			0 AS open_general, 0 AS open_major, 0 AS overdue
-		FROM enterprises WHERE active = TRUE GROUP BY township ORDER BY township`); err != nil {
-		return nil, err
-	}
-	var inspected []TownshipCount
-	if err := s.scan(ctx, "digest-self-inspected", &inspected, `SELECT e.township, COUNT(*) AS n, 0 AS total FROM enterprises e
-		WHERE e.active = TRUE AND EXISTS (SELECT 1 FROM submissions sb WHERE sb.enterprise_id = e.id AND sb.period = ? AND sb.state = ?)
-		GROUP BY e.township`, period(day), safetybot.SubmissionSigned); err != nil {
-		return nil, err
-	}
-	counts := func(rows []TownshipCount) map[string]int {
-		m := map[string]int{}
-		for _, r := range rows {
-			m[r.Township] = r.Count
-		}
-		return m
-	}
-	im := counts(inspected)
-	for i := range ents {
-		ents[i].SelfInspected = im[ents[i].Township]
-	}
-	var hz []DigestFigures
-	if err := s.scan(ctx, "digest-hazards", &hz, `SELECT e.township, 0 AS enterprises, 0 AS addressed, 0 AS signed, 0 AS self_inspected,
+// CountsByTownship makes one pass over the active enterprises, each
+// membership test a hashed subquery built once, so nothing is sorted or
+// aggregated per enterprise.
+func (s *Store) CountsByTownship(ctx context.Context, today string) ([]TownshipCounts, error) {
+	var out []TownshipCounts
+	err := s.scan(ctx, "township-counts", &out, `SELECT e.township, COUNT(*) AS enterprises,
+			COALESCE(SUM(CASE WHEN e.id IN (SELECT r.enterprise_id FROM letter_recipients r) THEN 1 ELSE 0 END), 0) AS addressed,
+			COALESCE(SUM(CASE WHEN e.id IN (SELECT r.enterprise_id FROM letter_recipients r JOIN letters l ON l.id = r.letter_id
+				WHERE l.deadline IS NOT NULL AND l.deadline <> '' AND l.deadline < ?) THEN 1 ELSE 0 END), 0) AS past_deadline,
+			COALESCE(SUM(CASE WHEN e.id IN (SELECT sb.enterprise_id FROM submissions sb WHERE sb.period = ? AND sb.state = ?)
+				THEN 1 ELSE 0 END), 0) AS self_inspected
+		FROM enterprises e WHERE e.active = TRUE GROUP BY e.township ORDER BY e.township`,
+		today, period(today), safetybot.SubmissionSigned)
+	return out, err
+}
+
+// OpenHazards is one township's open hazards in the digest.
+type OpenHazards struct {
+	Township string `db:"township"`
+	General  int    `db:"open_general"`
+	Major    int    `db:"open_major"`
+	Overdue  int    `db:"overdue"`
+}
+
+// OpenHazardsByTownship counts the open hazards of active enterprises per
+// township, by grade, and those past their deadline on day.
+func (s *Store) OpenHazardsByTownship(ctx context.Context, day string) ([]OpenHazards, error) {
+	var out []OpenHazards
+	err := s.scan(ctx, "digest-hazards", &out, `SELECT e.township,
 			COALESCE(SUM(CASE WHEN h.grade = ? THEN 0 ELSE 1 END), 0) AS open_general,
 			COALESCE(SUM(CASE WHEN h.grade = ? THEN 1 ELSE 0 END), 0) AS open_major,
 			COALESCE(SUM(CASE WHEN h.deadline < ? THEN 1 ELSE 0 END), 0) AS overdue
 		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
 		WHERE e.active = TRUE AND h.status IN `+sqlOpen+`
-		GROUP BY e.township`, safetybot.GradeMajor, safetybot.GradeMajor, day); err != nil {
-		return nil, err
-	}
-	byTown := map[string]DigestFigures{}
-	for _, h := range hz {
-		byTown[h.Township] = h
-	}
-	for i := range ents {
-		h := byTown[ents[i].Township]
-		ents[i].OpenGeneral, ents[i].OpenMajor, ents[i].Overdue = h.OpenGeneral, h.OpenMajor, h.Overdue
-	}
-	return ents, nil
+		GROUP BY e.township`, safetybot.GradeMajor, safetybot.GradeMajor, day)
+	return out, err
 }
