@@ -29,6 +29,10 @@ type InboxRow struct {
 	LastError   string     `db:"last_error"`
 }
 
+// inboxChunk is the most rows one INSERT statement stores (6 parameters each,
+// well under SQLite's and Postgres's limits); the intake's batches fit in one.
+const inboxChunk = 500
+
 // InsertInbox stores callbacks in one transaction (group commit) and reports,
 // for each item, whether it was new. A redelivered callback (same dedupe key) is
 // not stored again. The items are durable when this returns nil.
@@ -38,11 +42,10 @@ func (s *Store) InsertInbox(ctx context.Context, items []InboxItem) ([]bool, err
 		return fresh, nil
 	}
 	now := s.Now()
-	err := s.InTx(ctx, func(ctx context.Context) error {
+	insert := func(ctx context.Context) error {
 		// One multi-row statement per chunk; RETURNING tells which keys were new.
-		const chunk = 200
-		for start := 0; start < len(items); start += chunk {
-			end := min(start+chunk, len(items))
+		for start := 0; start < len(items); start += inboxChunk {
+			end := min(start+inboxChunk, len(items))
 			var b strings.Builder
 			b.WriteString(`INSERT INTO inbox (dedupe_key, from_user, kind, create_time, raw, received_at) VALUES `)
 			args := make([]any, 0, (end-start)*6)
@@ -71,8 +74,13 @@ func (s *Store) InsertInbox(ctx context.Context, items []InboxItem) ([]bool, err
 			}
 		}
 		return nil
-	})
-	return fresh, err
+	}
+	if len(items) <= inboxChunk {
+		// A single statement is atomic and durable on its own when it commits:
+		// no BEGIN and COMMIT round trips for the usual batch.
+		return fresh, insert(ctx)
+	}
+	return fresh, s.InTx(ctx, insert)
 }
 
 // PendingInboxUsers returns users with unprocessed callbacks received before cutoff.
