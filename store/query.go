@@ -809,8 +809,8 @@ func (s *Store) qget(ctx context.Context, dest any, q string, args ...any) error
 // ProgressSnapshot returns the scope's figures per township like
 // ProgressByTownship, and when they were computed. Officials' figures come
 // from the township × department snapshot, recomputed first when it is older
-// than maxAge or counts for another day; one asker recomputes while others
-// wait for it. A principal's or safety officer's figures are computed live.
+// than maxAge or counts for another day; while one asker recomputes it, others
+// get it as it was. A principal's or safety officer's figures are computed live.
 func (s *Store) ProgressSnapshot(ctx context.Context, sc Scope, day string, maxAge time.Duration) ([]Progress, time.Time, error) {
 	if sc.Role == safetybot.RolePrincipal || sc.Role == safetybot.RoleSafetyOfficer {
 		rows, err := s.ProgressByTownship(ctx, sc, day)
@@ -822,29 +822,63 @@ func (s *Store) ProgressSnapshot(ctx context.Context, sc Scope, day string, maxA
 	}
 	var rows []Progress
 	var at time.Time
+	live := false
 	err = s.InTx(ctx, func(ctx context.Context) error {
 		now := s.Now()
-		// Claim the refresh: the update holds the meta row until commit, so a
-		// second asker waits here and then finds the snapshot fresh.
-		res, err := s.exec(ctx, `UPDATE progress_snapshot_meta SET day = ?, computed_at = ? WHERE id = 1 AND (day <> ? OR computed_at < ?)`,
-			day, now, day, now.Add(-maxAge))
-		if err != nil {
+		var meta struct {
+			Day string    `db:"day"`
+			At  time.Time `db:"computed_at"`
+		}
+		if err := s.qget(ctx, &meta, `SELECT day, computed_at FROM progress_snapshot_meta WHERE id = 1`); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			if err := s.refreshProgress(ctx, day); err != nil {
+		at = meta.At
+		if meta.Day != day || !meta.At.After(now.Add(-maxAge)) {
+			claimed, err := s.claimProgressRefresh(ctx, day, now, maxAge)
+			switch {
+			case err != nil:
 				return err
+			case claimed:
+				if err := s.refreshProgress(ctx, day); err != nil {
+					return err
+				}
+				at = now
+			case meta.Day == "":
+				// Never computed and someone else is computing it: count live.
+				live = true
+				return nil
 			}
-			at = now
-		} else if err := s.qget(ctx, &at, `SELECT computed_at FROM progress_snapshot_meta WHERE id = 1`); err != nil {
-			return err
+			// Otherwise another asker is refreshing: serve the snapshot as it is.
 		}
 		return s.qsel(ctx, &rows, `SELECT p.township, SUM(p.enterprises) AS enterprises, SUM(p.signed) AS signed,
 				SUM(p.self_inspected) AS self_inspected, SUM(p.not_inspected) AS not_inspected, SUM(p.hazards) AS hazards,
 				SUM(p.rectified) AS rectified, SUM(p.open) AS open, SUM(p.overdue) AS overdue, SUM(p.major) AS major, SUM(p.major_open) AS major_open
 			FROM progress_snapshot p WHERE `+cond+` GROUP BY p.township ORDER BY p.township`, cargs...)
 	})
+	if err == nil && live {
+		rows, err = s.ProgressByTownship(ctx, sc, day)
+		at = s.Now()
+	}
 	return rows, at, err
+}
+
+// claimProgressRefresh marks the snapshot as being recomputed for day if it
+// is still stale, and reports whether this caller got the job. The row lock
+// it takes lasts until commit; on Postgres a caller finding the row locked
+// does not wait (SKIP LOCKED) but serves the snapshot as it is. SQLite has one
+// writer, so there is nobody to skip.
+func (s *Store) claimProgressRefresh(ctx context.Context, day string, now time.Time, maxAge time.Duration) (bool, error) {
+	q := `UPDATE progress_snapshot_meta SET day = ?, computed_at = ? WHERE id = 1 AND (day <> ? OR computed_at < ?)`
+	if s.dialect == "postgres" {
+		q = `UPDATE progress_snapshot_meta SET day = ?, computed_at = ? WHERE id = (SELECT id FROM progress_snapshot_meta
+			WHERE id = 1 AND (day <> ? OR computed_at < ?) FOR UPDATE SKIP LOCKED)`
+	}
+	res, err := s.exec(ctx, q, day, now, day, now.Add(-maxAge))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // snapshotRow is one township × department of the progress snapshot.

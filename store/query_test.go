@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"safetybot"
 	"safetybot/store"
@@ -96,4 +97,36 @@ func TestKeysetPagesAcrossChunks(t *testing.T) {
 			t.Fatalf("counted total %d (%v), want %d", total, err, len(wantHz))
 		}
 	})
+}
+
+// TestProgressSnapshotDoesNotWaitForARefresh: on Postgres, while one asker
+// holds the refresh, another gets the snapshot as it was instead of waiting.
+func TestProgressSnapshotDoesNotWaitForARefresh(t *testing.T) {
+	s := storetest.New(t, "postgres")
+	ctx := context.Background()
+	prefix := "91320581MA1KP9001"
+	if err := s.CreateEnterprise(ctx, &safetybot.Enterprise{CreditCode: prefix + string(safetybot.CreditCodeCheckChar(prefix)),
+		Name: "企业甲", Township: "青石镇", Category: safetybot.CategoryGeneral}); err != nil {
+		t.Fatal(err)
+	}
+	office := store.Scope{Role: safetybot.RoleOffice, UserID: "of"}
+	first, at, err := s.ProgressSnapshot(ctx, office, "2026-07-20", time.Hour)
+	if err != nil || len(first) != 1 || first[0].Enterprises != 1 {
+		t.Fatalf("first snapshot: %+v %v", first, err)
+	}
+	// Another asker is refreshing: it holds the meta row.
+	tx, err := s.DB().Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE progress_snapshot_meta SET computed_at = computed_at WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	rows, at2, err := s.ProgressSnapshot(cctx, office, "2026-07-20", 0)
+	if err != nil || len(rows) != 1 || rows[0].Enterprises != 1 || at2.Sub(at).Abs() > time.Millisecond {
+		t.Fatalf("while another refreshes: %+v at %v (first %v) %v; want the snapshot as it was, at once", rows, at2, at, err)
+	}
 }
