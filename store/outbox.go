@@ -118,8 +118,10 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, lease time.Durati
 			q := `SELECT o.batch FROM outbox o
 				WHERE o.state = 'pending' AND o.next_attempt_at <= ?
 				  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.recipient = o.recipient AND p.id < o.id
-				                  AND p.state IN ('pending', 'sending') AND p.batch <> o.batch)`
-			args := []any{now}
+				                  AND p.state IN ('pending', 'sending') AND p.batch <> o.batch
+				                  -- a push deferred past quiet hours (not yet tried) does not hold back chat answers
+				                  AND (p.state = 'sending' OR p.attempts > 0 OR p.next_attempt_at <= ?))`
+			args := []any{now, now}
 			if len(passed) > 0 {
 				q += ` AND o.batch NOT IN (?)`
 				args = append(args, passed)

@@ -275,3 +275,25 @@ func TestJobRunClaimedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestDeferredPushDoesNotHoldBackAnswers: a reminder deferred past quiet hours
+// must not delay the chat answers a person gets in the meantime.
+func TestDeferredPushDoesNotHoldBackAnswers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := s.Enqueue(ctx, store.OutboxMessage{Recipients: []string{"p1"}, Payload: []byte(`{"reminder":1}`),
+			NotBefore: s.Now().Add(10 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Enqueue(ctx, store.OutboxMessage{Recipients: []string{"p1"}, Payload: []byte(`{"answer":1}`)}); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.ClaimOutbox(ctx, "w", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].Payload != `{"answer":1}` {
+			t.Fatalf("claimed %+v, want the answer now", rows)
+		}
+	})
+}
