@@ -56,13 +56,14 @@ type App struct {
 	Clock   safetybot.Clock
 	Owner   string
 
-	registry *prometheus.Registry
-	mux      *http.ServeMux
-	listener net.Listener
-	server   *http.Server
-	stopping atomic.Bool
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	registry    *prometheus.Registry
+	intakeStore *store.Store // the intake's own connections (Postgres); nil: it shares Store
+	mux         *http.ServeMux
+	listener    net.Listener
+	server      *http.Server
+	stopping    atomic.Bool
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 // Options adjust New for tests and benchmarks.
@@ -81,6 +82,10 @@ type Options struct {
 	// WeCom failure (tests shorten the seconds-to-minutes production waits).
 	SenderBackoff func(attempt int, retryAfter time.Duration) time.Duration
 }
+
+// intakeCommitters is how many group-commit loops store callbacks, and how
+// many connections the intake has of its own on Postgres.
+const intakeCommitters = 4
 
 // Sandbox credentials of the built-in simulator. They are not secrets: the
 // simulator only ever runs on this machine.
@@ -161,7 +166,21 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 		Backoff: opt.SenderBackoff})
 	a.Proc = bot.NewProcessor(bot.ProcessorConfig{Store: st, Handler: a.Router, Photos: a.Photos, Logger: a.Log,
 		Metrics: a.Metrics, WakeSender: a.Sender.Wake})
-	a.Intake = bot.NewIntake(bot.IntakeConfig{Crypto: crypto, Store: st, Clock: opt.Clock, Logger: a.Log,
+	intakeStore := st
+	if st.Dialect() == "postgres" {
+		// The intake answers WeCom only once its insert has committed, so it
+		// gets connections of its own: in a sign-off storm the processor and
+		// sender workers (more of them than the main pool has connections)
+		// held every connection, and callbacks waited past the intake's 5 s
+		// and were answered 503.
+		is, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Clock: opt.Clock, Logger: opt.Logger, MaxOpenConns: intakeCommitters})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		a.intakeStore, intakeStore = is, is
+	}
+	a.Intake = bot.NewIntake(bot.IntakeConfig{Crypto: crypto, Store: intakeStore, Clock: opt.Clock, Logger: a.Log,
 		MaxSkew: cfg.MaxSkew, Metrics: a.Metrics, Notify: a.Proc.Notify})
 	cal, err := scheduler.LoadCalendar(cfg.CalendarFile)
 	if err != nil {
@@ -235,7 +254,7 @@ func (a *App) Start(ctx context.Context, opt Options) {
 	if senders == 0 {
 		senders = 8
 	}
-	a.Intake.Start(ctx, 4)
+	a.Intake.Start(ctx, intakeCommitters)
 	if !opt.NoScheduler {
 		if err := a.Sched.Start(ctx); err != nil {
 			a.Log.Error("scheduler did not start", "err", err)
@@ -285,6 +304,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 func (a *App) Close() {
 	if a.Store != nil {
 		a.Store.Close()
+	}
+	if a.intakeStore != nil {
+		a.intakeStore.Close()
 	}
 	if a.Cache != nil {
 		a.Cache.Close()
