@@ -503,16 +503,13 @@ func TestLetterBatches(t *testing.T) {
 		if len(all) != n || len(to) != n || len(tasks) != 3 {
 			t.Errorf("delivered %d messages to %d people in %d tasks, want %d, %d, 3", len(all), len(to), len(tasks), n, n)
 		}
-		for _, p := range []Principal{ps[0], ps[n/2], ps[n-1]} {
+		for _, p := range []e2e.Principal{ps[0], ps[n/2], ps[n-1]} {
 			if to[strings.ToLower(p.UserID)] != 1 {
 				t.Errorf("%s got %d cards", p.UserID, to[strings.ToLower(p.UserID)])
 			}
 		}
 	})
 }
-
-// Principal is e2e.Principal, short.
-type Principal = e2e.Principal
 
 func TestLetterEnterpriseWithTwoPrincipals(t *testing.T) {
 	eachVariant(t, func(t *testing.T, v variant) {
