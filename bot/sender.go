@@ -33,6 +33,10 @@ const (
 	// trying to record a batch's outcome; completeRetry is the pause between tries.
 	completeMargin = 10 * time.Second
 	completeRetry  = time.Second
+	// claimMaxBatches is how many due batches one claim takes at most: when
+	// many are due, one claim and one completion serve several calls, which
+	// are made in parallel.
+	claimMaxBatches = 8
 )
 
 // Sender turns outbox rows into WeCom API calls: one call per batch (≤ 1000
@@ -146,14 +150,30 @@ func (s *Sender) loop(ctx context.Context) {
 	}
 }
 
-// SendOnce claims one due batch and sends it; it returns the rows handled.
+// SendOnce claims due batches (up to claimMaxBatches, oldest first), sends
+// them in parallel and records the outcomes in one transaction; it returns
+// the rows handled.
 func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 	claimed := time.Now()
-	rows, err := s.store.ClaimOutbox(ctx, s.owner, claimLease)
-	if err != nil || len(rows) == 0 {
+	batches, err := s.store.ClaimOutboxBatches(ctx, s.owner, claimLease, claimMaxBatches)
+	if err != nil || len(batches) == 0 {
 		return 0, err
 	}
-	results := s.send(ctx, rows)
+	// The batches of one claim go out in parallel: no two of them share a
+	// recipient (a claim takes only each recipient's oldest message), so
+	// per-recipient order holds, and the calls all end within the lease.
+	parts := make([][]store.OutboxResult, len(batches))
+	n := 0
+	var wg sync.WaitGroup
+	for i, rows := range batches {
+		n += len(rows)
+		wg.Go(func() { parts[i] = s.send(ctx, rows) })
+	}
+	wg.Wait()
+	var results []store.OutboxResult
+	for _, p := range parts {
+		results = append(results, p...)
+	}
 	// Record the outcome, retrying while the lease holds: rows whose lease runs
 	// out are sent again, and chat answers go without WeCom's duplicate check,
 	// so a database blip right after the call would deliver them twice.
@@ -163,18 +183,18 @@ func (s *Sender) SendOnce(ctx context.Context) (int, error) {
 		if err == nil || time.Until(recordBy) < completeRetry {
 			break
 		}
-		s.log.Warn("cannot record a sent batch; retrying", "batch", rows[0].Batch, "err", err)
+		s.log.Warn("cannot record sent batches; retrying", "batch", batches[0][0].Batch, "batches", len(batches), "err", err)
 		time.Sleep(completeRetry)
 	}
 	if err != nil {
 		// The lease runs out and another attempt resends the identical body,
 		// which WeCom's duplicate check suppresses (for bodies that use it).
-		return len(rows), err
+		return n, err
 	}
 	for _, r := range results {
 		s.metrics.Outbox.WithLabelValues(resultLabel(r.State)).Inc()
 	}
-	return len(rows), nil
+	return n, nil
 }
 
 func resultLabel(state string) string {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"time"
 
@@ -38,6 +39,9 @@ type OutboxRow struct {
 	CreatedAt     time.Time  `db:"created_at"`
 	SentAt        *time.Time `db:"sent_at"`
 }
+
+// claimCandidates is how many of the oldest due batches a claim looks at in one go.
+const claimCandidates = 16
 
 // MaxBatch is WeCom's recipient limit per message/send call.
 const MaxBatch = 1000
@@ -110,11 +114,30 @@ func (s *Store) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error)
 // row of a 1000-row batch and updating the others. On SQLite the immediate
 // transaction makes the claim atomic.
 func (s *Store) ClaimOutbox(ctx context.Context, owner string, lease time.Duration) ([]OutboxRow, error) {
+	rows, err := s.claimBatches(ctx, owner, lease, 1)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[0], nil
+}
+
+// ClaimOutboxBatches claims up to max of the oldest due batches at once, as
+// ClaimOutbox claims one: one transaction for several calls when many are due.
+// It returns each batch's rows (by id), oldest batch first.
+func (s *Store) ClaimOutboxBatches(ctx context.Context, owner string, lease time.Duration, max int) ([][]OutboxRow, error) {
+	return s.claimBatches(ctx, owner, lease, max)
+}
+
+func (s *Store) claimBatches(ctx context.Context, owner string, lease time.Duration, most int) ([][]OutboxRow, error) {
 	now := s.Now()
+	most = min(max(most, 1), claimCandidates)
 	var rows []OutboxRow
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		var passed []string // batches another claimer holds
-		for try := 0; try < 16; try++ {
+		for try := 0; try < 8; try++ {
+			// The oldest due batches, several at once: concurrent claimers all
+			// see the same oldest ones, and one statement below then finds the
+			// first of them nobody holds (instead of a round per lost race).
 			q := `SELECT o.batch FROM outbox o
 				WHERE o.state = 'pending' AND o.next_attempt_at <= ?
 				  AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.recipient = o.recipient AND p.id < o.id
@@ -126,44 +149,71 @@ func (s *Store) ClaimOutbox(ctx context.Context, owner string, lease time.Durati
 				q += ` AND o.batch NOT IN (?)`
 				args = append(args, passed)
 			}
-			q += ` ORDER BY o.next_attempt_at, o.id LIMIT 1`
+			q += ` ORDER BY o.next_attempt_at, o.id LIMIT ?`
+			args = append(args, claimCandidates)
 			q, a, err := s.in(q, args...)
 			if err != nil {
 				return err
 			}
-			var batch []string
-			if err := mapErr(s.q(ctx).SelectContext(ctx, &batch, q, a...)); err != nil || len(batch) == 0 {
+			var found []string
+			if err := mapErr(s.q(ctx).SelectContext(ctx, &found, q, a...)); err != nil || len(found) == 0 {
 				return err
 			}
+			var batches []string // distinct, oldest first
+			for _, b := range found {
+				if !slices.Contains(batches, b) {
+					batches = append(batches, b)
+				}
+			}
+			claim := batches[:min(most, len(batches))]
 			if s.dialect == "postgres" {
-				var first []int64
-				if err := s.sel(ctx, &first, `SELECT id FROM outbox WHERE batch = ? AND state = 'pending' ORDER BY id LIMIT 1`, batch[0]); err != nil {
+				// Lock the first pending row of each batch nobody else holds.
+				q, a, err := s.in(`SELECT batch FROM outbox WHERE id IN (
+						SELECT MIN(id) FROM outbox WHERE batch IN (?) AND state = 'pending' GROUP BY batch)
+					AND state = 'pending' ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED`, batches, most)
+				if err != nil {
 					return err
 				}
-				var locked []int64
-				if len(first) == 1 {
-					if err := s.sel(ctx, &locked, `SELECT id FROM outbox WHERE id = ? AND state = 'pending' FOR UPDATE SKIP LOCKED`, first[0]); err != nil {
-						return err
-					}
+				claim = nil
+				if err := mapErr(s.q(ctx).SelectContext(ctx, &claim, q, a...)); err != nil {
+					return err
 				}
-				if len(locked) == 0 {
-					passed = append(passed, batch[0])
+				if len(claim) == 0 {
+					passed = append(passed, batches...)
 					continue
 				}
 			}
-			return s.sel(ctx, &rows, `UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ?, claimed_by = ?,
+			q, a, err = s.in(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ?, claimed_by = ?,
 					first_sent_at = COALESCE(first_sent_at, ?)
-				WHERE batch = ? AND state = 'pending'
+				WHERE batch IN (?) AND state = 'pending'
 				RETURNING id, batch, recipient, kind, payload, state, attempts, next_attempt_at, first_sent_at, msgid, response_code, errcode, error, created_at, sent_at`,
-				now.Add(lease), owner, now, batch[0])
+				now.Add(lease), owner, now, claim)
+			if err != nil {
+				return err
+			}
+			return mapErr(s.q(ctx).SelectContext(ctx, &rows, q, a...))
 		}
 		return nil
 	})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
 	// RETURNING has no order: sort, so that a resend of the same rows (after a
 	// lease ran out) lists the recipients in the same order and its body is
-	// byte-identical for WeCom's duplicate check.
+	// byte-identical for WeCom's duplicate check. Batches go oldest first.
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
-	return rows, err
+	var out [][]OutboxRow
+	at := map[string]int{}
+	for _, r := range rows {
+		i, ok := at[r.Batch]
+		if !ok {
+			i = len(out)
+			at[r.Batch] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], r)
+	}
+	return out, nil
 }
 
 // OutboxResult records what happened to one claimed row.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -236,6 +237,84 @@ func TestOutboxBatchesAndOrder(t *testing.T) {
 		}
 		if fmt.Sprint(sizes) != "[1000 1000 500 1]" {
 			t.Fatalf("batch sizes %v", sizes)
+		}
+	})
+}
+
+// TestOutboxClaimSeveralBatches: one claim takes several due batches, never
+// two messages to the same person (they would go out in parallel, out of
+// order), and concurrent claimers never share a row.
+func TestOutboxClaimSeveralBatches(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		const people, each = 60, 3
+		for round := 0; round < each; round++ {
+			for i := 0; i < people; i++ {
+				if _, err := s.Enqueue(ctx, store.OutboxMessage{Recipients: []string{fmt.Sprintf("u%02d", i)},
+					Payload: []byte(fmt.Sprintf(`{"round":%d}`, round))}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var mu sync.Mutex
+		seen := map[int64]bool{}
+		sentRound := map[string]int{} // recipient → rounds completed
+		biggest := 0
+		var wg sync.WaitGroup
+		for w := 0; w < 6; w++ {
+			owner := fmt.Sprintf("w%d", w)
+			wg.Go(func() {
+				for {
+					batches, err := s.ClaimOutboxBatches(ctx, owner, time.Minute, 8)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(batches) == 0 {
+						return
+					}
+					if len(batches) > 8 {
+						t.Errorf("claimed %d batches, asked for at most 8", len(batches))
+					}
+					var res []store.OutboxResult
+					to := map[string]bool{}
+					mu.Lock()
+					biggest = max(biggest, len(batches))
+					for _, rows := range batches {
+						for _, r := range rows {
+							if seen[r.ID] {
+								t.Errorf("row %d claimed twice", r.ID)
+							}
+							seen[r.ID] = true
+							if to[r.Recipient] {
+								t.Errorf("one claim holds two messages to %s", r.Recipient)
+							}
+							to[r.Recipient] = true
+							var p struct{ Round int }
+							_ = json.Unmarshal([]byte(r.Payload), &p)
+							if p.Round != sentRound[r.Recipient] {
+								t.Errorf("%s: round %d claimed after %d rounds were sent", r.Recipient, p.Round, sentRound[r.Recipient])
+							}
+							res = append(res, store.OutboxResult{ID: r.ID, State: "sent"})
+						}
+					}
+					for r := range to { // counted before the completion frees the next round
+						sentRound[r]++
+					}
+					mu.Unlock()
+					if err := s.CompleteOutbox(ctx, owner, res); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if len(seen) != people*each {
+			t.Fatalf("claimed %d rows, want %d", len(seen), people*each)
+		}
+		if biggest < 2 {
+			t.Errorf("no claim took more than one batch")
 		}
 	})
 }

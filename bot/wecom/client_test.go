@@ -126,6 +126,10 @@ func TestTokenRejectedTwiceGivesUp(t *testing.T) {
 	if wecom.ErrCode(err) != 42001 {
 		t.Fatalf("err = %v, want errcode 42001", err)
 	}
+	// The caller may try again later, with whatever token is current then.
+	if !wecom.IsRetryable(err) {
+		t.Errorf("a token rejected twice is not retryable: %v", err)
+	}
 	if n := f.tokenCalls.Load(); n != 2 {
 		t.Fatalf("gettoken called %d times, want 2", n)
 	}

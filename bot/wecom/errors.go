@@ -58,11 +58,14 @@ func (e *APIError) Error() string {
 }
 
 // Retryable reports whether the same request may succeed later: -1 (busy),
-// 45009 (frequency limit, after RetryAfter), 45033 (concurrency limit), and
-// HTTP 5xx / 429.
+// 45009 (frequency limit, after RetryAfter), 45033 (concurrency limit),
+// HTTP 5xx / 429, and a rejected access token. The client already refreshed
+// the token once before returning a token error; a second rejection means the
+// token was expired again in between (another replica refreshed, WeCom
+// invalidated it), so a later attempt with the next token may well succeed.
 func (e *APIError) Retryable() bool {
 	switch e.Code {
-	case CodeBusy, CodeFrequencyLimit, CodeConcurrency:
+	case CodeBusy, CodeFrequencyLimit, CodeConcurrency, CodeInvalidToken, CodeTokenMissing, CodeTokenExpired:
 		return true
 	}
 	return e.Code == 0 && (e.HTTPStatus >= 500 || e.HTTPStatus == 429)
