@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/silenceper/wechat/v2/util"
 )
@@ -31,8 +33,30 @@ var (
 	ErrVerifyFailed = errors.New("wecomsim: URL verification failed")
 )
 
-// firstInboundMsgID is where callback MsgIds start; they grow by one per message.
-const firstInboundMsgID = 7373000000000000000
+// inboundIDBlock is how many callback MsgIds one simulator may use before its
+// ids could meet those of a simulator created after it in the same process.
+const inboundIDBlock = 1 << 32
+
+// lastInboundStart is the first MsgId of the simulator created last in this
+// process.
+var lastInboundStart atomic.Int64
+
+// firstInboundID returns where a new simulator's callback MsgIds start (the first
+// one sent is the next id). The bot dedupes callbacks by MsgId, also across its
+// restarts on one database, so a simulator must never reuse the ids of an earlier
+// one: they start at the wall clock in nanoseconds, which advances far faster than
+// any simulator sends, and at least one block past the previous simulator of this
+// process, so simulators created within the same tick do not overlap either. Like
+// WeCom's, the ids are positive 64-bit integers.
+func firstInboundID(now time.Time) int64 {
+	for {
+		last := lastInboundStart.Load()
+		start := max(now.UnixNano(), last+inboundIDBlock)
+		if lastInboundStart.CompareAndSwap(last, start) {
+			return start
+		}
+	}
+}
 
 // CallbackResult reports how the bot answered one callback.
 type CallbackResult struct {
@@ -236,7 +260,7 @@ func (s *Server) nextInboundID() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.inboundID++
-	return firstInboundMsgID + s.inboundID
+	return s.inboundID
 }
 
 func (s *Server) picURL(mediaID string) string {

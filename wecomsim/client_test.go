@@ -82,6 +82,23 @@ func TestCallbacks(t *testing.T) {
 			t.Fatalf("MsgIds %d, %d", a.MsgID, b.MsgID)
 		}
 	})
+	t.Run("a new simulator never reuses the MsgIds of an earlier one", func(t *testing.T) {
+		// The bot dedupes callbacks by MsgId, also across its restarts on one
+		// database, where the simulator is created anew (same fake clock too).
+		r := bot.received()
+		last := parseInbound(t, r[len(r)-1].plain).MsgID
+		for range 3 {
+			next, nextBot := newBotEnv(t, wecomsim.Config{Users: []string{"Alice"}})
+			_, _ = next.sim.As("alice").SendText(ctx, "again")
+			_, _ = next.sim.As("alice").SendLocation(ctx, 30.5, 114.3, "厂区")
+			got := nextBot.received()
+			a, b := parseInbound(t, got[0].plain).MsgID, parseInbound(t, got[1].plain).MsgID
+			if a <= last || b <= a {
+				t.Fatalf("MsgIds %d, %d after an earlier simulator's %d", a, b, last)
+			}
+			last = b
+		}
+	})
 	t.Run("image can be fetched with media/get and PicUrl", func(t *testing.T) {
 		if _, err := alice.SendImage(ctx, pngBytes, "image/png"); err != nil {
 			t.Fatal(err)

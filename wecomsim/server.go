@@ -155,7 +155,7 @@ type Server struct {
 	dropped   int
 	seq       int64
 	msgSeq    int64
-	inboundID int64
+	inboundID int64 // the last callback MsgId sent
 
 	delivered []Delivered
 	byUser    map[string][]int
@@ -244,6 +244,9 @@ func New(cfg Config) *Server {
 		tokens:      map[string]*accessToken{},
 		media:       map[string]*mediaItem{},
 		faults:      map[string]*faultState{},
+		// Wall time, not cfg.Clock: a fake clock starts at the same instant in
+		// every run, and ids must differ across runs on one database.
+		inboundID: firstInboundID(time.Now()),
 	}
 	s.resetLocked()
 	s.AddUsers(cfg.Users...)
