@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"regexp"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 )
@@ -24,7 +25,19 @@ func main() {
 	runRe := flag.String("run", "", "run only scenarios whose name matches this regular expression")
 	quick := flag.Bool("quick", false, "shrink every scenario (a smoke run; figures are not comparable)")
 	out := flag.String("out", "bench/results.md", "also write the table as markdown to this file (empty: don't)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -cpuprofile:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	re, err := regexp.Compile(*runRe)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench: -run:", err)
@@ -77,6 +90,7 @@ func main() {
 		}
 	}
 	if failed {
+		pprof.StopCPUProfile() // os.Exit skips the deferred stop
 		os.Exit(1)
 	}
 }
