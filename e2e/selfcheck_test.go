@@ -50,7 +50,7 @@ func TestSelfCheck(t *testing.T) {
 			_ = done
 
 			sub := scLatest(t, b, r.Enterprise)
-			if !sub.Signed() || sub.Signer != r.Principal || sub.FormVersion != "nine-small@1+closing@1" {
+			if !sub.Signed() || sub.Signer != r.Principal || sub.FormVersion != "nine-small@2+closing@1" {
 				t.Fatalf("submission %+v", sub)
 			}
 			photos, err := b.Store.SubmissionPhotos(context.Background(), sub.ID)

@@ -70,7 +70,7 @@ func TestSelfCheckPrincipalFillsAndSigns(t *testing.T) {
 		if sub.State != safetybot.SubmissionSigned || sub.Signer != boss || sub.Filler != boss || sub.SignedAt == nil || sub.Version != 1 {
 			t.Fatalf("submission %+v, want signed by the boss, version 1", sub)
 		}
-		if sub.FormVersion != "nine-small@1+closing@1" || sub.FormKey != "nine-small+closing" || sub.FillerRole != safetybot.ContactPrincipal {
+		if sub.FormVersion != "nine-small@2+closing@1" || sub.FormKey != "nine-small+closing" || sub.FillerRole != safetybot.ContactPrincipal {
 			t.Fatalf("form %q %q role %q", sub.FormKey, sub.FormVersion, sub.FillerRole)
 		}
 		var ans handlers.SubmissionAnswers
