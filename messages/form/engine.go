@@ -169,7 +169,7 @@ func (f *Form) answerQuestion(st *State, q *Question, text, norm string, now tim
 	case TypeYesNo, TypeSingle:
 		i := choiceIndex(q.Options, q.Type == TypeYesNo, norm)
 		if i < 0 {
-			return f.render(st, "", fmt.Sprintf(errChoice, len(q.Options)))
+			return f.render(st, "", fmt.Sprintf(errChoice, numbers(len(q.Options))))
 		}
 		return f.setChoice(st, q, []int{i})
 	case TypeMulti:
@@ -247,7 +247,7 @@ func (f *Form) answerOptionIDs(st *State, ids []string) Output {
 	for _, id := range ids {
 		i := slices.IndexFunc(opts, func(o Option) bool { return o.ID == id })
 		if i < 0 {
-			return f.render(st, "", fmt.Sprintf(errChoice, len(opts)))
+			return f.render(st, "", fmt.Sprintf(errChoice, numbers(len(opts))))
 		}
 		if !slices.Contains(idx, i) {
 			idx = append(idx, i)
@@ -259,7 +259,7 @@ func (f *Form) answerOptionIDs(st *State, ids []string) Output {
 	}
 	q := f.Question(key)
 	if q.Type != TypeMulti && len(idx) != 1 {
-		return f.render(st, "", fmt.Sprintf(errChoice, len(opts)))
+		return f.render(st, "", fmt.Sprintf(errChoice, numbers(len(opts))))
 	}
 	return f.setChoice(st, q, idx)
 }
@@ -284,13 +284,13 @@ func (f *Form) answerRepeat(st *State, key, sub, text, norm string, now time.Tim
 	case RepeatGrade:
 		i := choiceIndex(gradeOptions, false, strings.TrimSuffix(strings.TrimSuffix(norm, "隐患"), "的"))
 		if i < 0 {
-			return f.render(st, "", fmt.Sprintf(errChoice, len(gradeOptions)))
+			return f.render(st, "", fmt.Sprintf(errChoice, numbers(len(gradeOptions))))
 		}
 		fl.Grade = gradeOptions[i].Text
 	case RepeatFixed:
 		i := choiceIndex(fixedOptions, true, norm)
 		if i < 0 {
-			return f.render(st, "", fmt.Sprintf(errChoice, len(fixedOptions)))
+			return f.render(st, "", fmt.Sprintf(errChoice, numbers(len(fixedOptions))))
 		}
 		fl.FixedOnSpot = i == 0
 		// Only one of the two follow-ups applies; drop the other's stale value.
@@ -515,7 +515,7 @@ func (f *Form) stepAttach(st *State, in Input, norm string) Output {
 		if is(norm, wordsContinue...) || is(norm, wordsBack...) {
 			return f.render(st, "", "")
 		}
-		return f.render(st, "", fmt.Sprintf(errAttach, len(st.AttachTo)))
+		return f.render(st, "", fmt.Sprintf(errAttach, numbers(len(st.AttachTo))))
 	}
 	msg := f.attach(st, st.AttachTo[i], st.LoosePhotos)
 	f.resumeFromAttach(st)
@@ -612,7 +612,7 @@ func (f *Form) skip(st *State) Output {
 func (f *Form) edit(st *State, n int) Output {
 	apps := f.applicable(st)
 	if n < 1 || n > len(apps) {
-		return f.render(st, "", fmt.Sprintf(errEditRange, n, len(apps)))
+		return f.render(st, "", fmt.Sprintf(errEditRange, n, span(len(apps))))
 	}
 	q := apps[n-1]
 	if (st.Phase == PhaseAsking || st.Phase == PhaseRepeat) && n > f.number(st, st.Cursor) && !f.complete(st, q.Key) {

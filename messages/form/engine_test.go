@@ -436,8 +436,11 @@ func TestPhotoBeforeItsQuestion(t *testing.T) {
 	if !strings.Contains(c.out.Text, "属于哪一项") || len(c.out.Options) != 1 || !strings.Contains(c.out.Options[0].Text, "现场照片") {
 		t.Fatalf("attach prompt:\n%s\n%+v", c.out.Text, c.out.Options)
 	}
+	if !strings.Contains(c.out.Text, "回复 1 放到这一项") {
+		t.Errorf("attach prompt with one item:\n%s", c.out.Text)
+	}
 	c.say("9")
-	if c.out.Error == "" || c.st.Phase != form.PhaseAttach {
+	if c.out.Error != "请回复 1，或回复“不用”。" || c.st.Phase != form.PhaseAttach {
 		t.Fatalf("out-of-range choice: %q", c.out.Error)
 	}
 	c.say("1").ok().at("fuel")

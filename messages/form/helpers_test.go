@@ -3,6 +3,7 @@ package form_test
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -90,6 +91,9 @@ func (c *convo) check(what string) {
 	checkOutput(c.t, what, c.out)
 }
 
+// rangeOfOne finds "请回复 1–1" and the like.
+var rangeOfOne = regexp.MustCompile(`(^|[^0-9])1–1([^0-9]|$)`)
+
 func checkOutput(t testing.TB, what string, out form.Output) {
 	t.Helper()
 	switch {
@@ -101,6 +105,8 @@ func checkOutput(t testing.TB, what string, out form.Output) {
 		t.Fatalf("%s: Output.Text is not valid UTF-8", what)
 	case out.Error != "" && !strings.HasPrefix(out.Text, out.Error):
 		t.Fatalf("%s: Text does not start with Error %q:\n%s", what, out.Error, out.Text)
+	case rangeOfOne.MatchString(out.Text):
+		t.Fatalf("%s: a range of one choice reads \"1–1\", say \"1\":\n%s", what, out.Text)
 	}
 }
 

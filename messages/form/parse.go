@@ -138,7 +138,7 @@ func multiIndexes(opts []Option, norm string) ([]int, string) {
 		}
 		i := choiceIndex(opts, false, p)
 		if i < 0 {
-			return nil, fmt.Sprintf("没有“%s”这个选项，请回复 1–%d 的编号", clipRunes(p, 10), len(opts))
+			return nil, fmt.Sprintf("没有“%s”这个选项，请回复 %s", clipRunes(p, 10), numbers(len(opts)))
 		}
 		if !seen[i] {
 			seen[i] = true

@@ -227,7 +227,11 @@ func (f *Form) attachOutput(st *State) Output {
 		opts[i] = Option{ID: strconv.Itoa(i + 1), Text: label}
 		lines = append(lines, fmt.Sprintf("%d. %s", i+1, label))
 	}
-	lines = append(lines, txtAttachFoot)
+	if len(opts) == 1 {
+		lines = append(lines, txtAttachFootOne)
+	} else {
+		lines = append(lines, txtAttachFoot)
+	}
 	return Output{Text: strings.Join(lines, "\n"), Options: opts, Expect: ExpectChoice}
 }
 

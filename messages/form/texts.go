@@ -1,5 +1,7 @@
 package form
 
+import "fmt"
+
 // Every Chinese text of the engine, in one place. Question texts live in defs/.
 const (
 	txtStart          = "开始填写%s（共 %d 项）。\n随时可回复“上一步”“跳过”“取消”“帮助”。"
@@ -50,6 +52,7 @@ const (
 
 	txtAttachAsk     = "收到 %d 张照片，但当前这一项不需要照片。它们属于哪一项？"
 	txtAttachFoot    = "回复编号；回复“不用”则不保存。"
+	txtAttachFootOne = "回复 1 放到这一项；回复“不用”则不保存。"
 	txtAttachItem    = "第 %d 项 %s"
 	txtAttachProblem = "第 %d 项 %s（问题照片）"
 	txtAttached      = "已放到第 %d 项「%s」。"
@@ -57,7 +60,7 @@ const (
 	txtDiscarded     = "好的，这些照片不保存。"
 
 	errEmpty        = "没有收到内容，请再回复一次。"
-	errChoice       = "请回复 1–%d 的编号，或选项文字。"
+	errChoice       = "请回复 %s，或选项文字。"
 	errRequired     = "此项为必填，不能跳过"
 	errNoAnswerYet  = "这一项还没有答案，请先回答。"
 	errWantPhoto    = "请发送照片；发完回复“完成”。"
@@ -76,11 +79,28 @@ const (
 	errDateFuture   = "日期不能晚于今天（%s）。"
 	errDateFar      = "日期离今天太远了，请检查一下。"
 	errFirst        = "已经是第一项了。"
-	errEditRange    = "没有第 %d 项，请回复 1–%d。"
+	errEditRange    = "没有第 %d 项，请回复 %s。"
 	errEditAhead    = "第 %d 项还没填到，请先回答当前这一项。"
 	errReview       = "请回复“提交”，或“修改 N”修改第N项。"
 	errConfirm      = "请回复“确认”或“继续”。"
-	errAttach       = "请回复 1–%d 的编号，或回复“不用”。"
+	errAttach       = "请回复 %s，或回复“不用”。"
 	errIncomplete   = "第 %d 项还没填完，请先填好。"
 	errNotAllowed   = "现在不能这样回复。"
 )
+
+// numbers names the numbers of n choices for a "请回复 …" text: "1–3 的编号",
+// or just "1" when there is one choice.
+func numbers(n int) string {
+	if n == 1 {
+		return "1"
+	}
+	return span(n) + " 的编号"
+}
+
+// span is "1–n", or "1" when n is 1.
+func span(n int) string {
+	if n == 1 {
+		return "1"
+	}
+	return fmt.Sprintf("1–%d", n)
+}
