@@ -140,21 +140,16 @@ func (h *selfCheck) registerHazards(ctx context.Context, e safetybot.Enterprise,
 		if known[hd.ItemKey] {
 			continue
 		}
-		nh := store.NewHazard{ItemKey: hd.ItemKey, Description: short[hd.ItemKey] + "：" + hd.Problem, Grade: hd.Grade,
-			Status: safetybot.HazardRectifying, Photos: hd.Photos, FixedPhotos: hd.FixedPhotos, FoundBy: sub.Filler, Note: "自查登记"}
+		hz := hd.Hazard(e.ID, sub.Filler, today)
+		nh := store.NewHazard{ItemKey: hz.ItemKey, Description: short[hz.ItemKey] + "：" + hz.Description, Grade: hz.Grade,
+			Status: hz.Status, Deadline: hz.Deadline, Photos: hd.Photos, FixedPhotos: hd.FixedPhotos, FoundBy: hz.FoundBy, Note: "自查登记"}
 		switch {
-		case hd.FixedOnSpot && len(hd.FixedPhotos) > 0:
-			nh.Status, nh.Note = safetybot.HazardFixed, "自查时当场整改，附整改照片"
+		case hz.Status == safetybot.HazardFixed:
+			nh.Note = "自查时当场整改，附整改照片"
 		case hd.FixedOnSpot:
-			// Fixed on the spot by the filler's word, without a photo: it stays
-			// open until the fix is shown, with the default deadline.
 			nh.Note = "自查称已当场整改，未附整改照片"
-		case hd.Deadline != "":
-			if t, err := time.Parse("2006-01-02", hd.Deadline); err == nil {
-				nh.Deadline = &t
-			}
 		}
-		if nh.Deadline == nil && nh.Status != safetybot.HazardFixed {
+		if nh.Deadline == nil && nh.Status.Open() {
 			days := settings.DefaultDeadlineDays[hd.Grade]
 			if days <= 0 {
 				days = 7

@@ -142,6 +142,31 @@ func itoa(i int64) string { return strings.TrimSpace(strings.ReplaceAll(jsonNum(
 
 func jsonNum(i int64) string { b, _ := json.Marshal(i); return string(b) }
 
+// A fix on the spot claimed without a photo is registered 整改中 with the
+// campaign's default deadline, not 已整改.
+func TestSelfCheckFixedOnSpotWithoutPhoto(t *testing.T) {
+	eachWorld(t, func(t *testing.T, w *world) {
+		w.startShop(boss)
+		w.fill(boss, map[string]string{
+			"extinguishers":              "否",
+			"extinguishers#problem":      "两具灭火器过期",
+			"extinguishers#grade":        "一般",
+			"extinguishers#photos":       "photo:ext|完成",
+			"extinguishers#fixed":        "是",
+			"extinguishers#fixed_photos": "跳过",
+		})
+		w.say(boss, "提交")
+		mustContain(t, lastTo(t, w.say(boss, "确认")), "已签字提交")
+		hs, err := w.st.ListHazards(context.Background(), store.HazardFilter{SubmissionID: w.latest(w.shop).ID})
+		if err != nil || len(hs) != 1 {
+			t.Fatalf("hazards %+v, %v; want 1", hs, err)
+		}
+		if h := hs[0]; h.Status != safetybot.HazardRectifying || h.Deadline == nil || !h.Deadline.After(w.clock.Now()) {
+			t.Fatalf("hazard %+v, want 整改中 with a deadline", h)
+		}
+	})
+}
+
 func TestSelfCheckOfficerFillsPrincipalSigns(t *testing.T) {
 	eachWorld(t, func(t *testing.T, w *world) {
 		w.startShop(officer)

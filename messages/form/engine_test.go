@@ -95,13 +95,19 @@ func TestNineSmallFullRun(t *testing.T) {
 		t.Fatalf("Hazards:\n got %+v\nwant %+v", got, want)
 	}
 
+	// Registered hazards are being rectified (登记 → 整改中); 已整改 needs a photo of the fix.
 	major := want[1].Hazard(7, "qy161981", now)
-	if major.Status != safetybot.HazardPending || major.Deadline == nil || major.Deadline.Format("2006-01-02") != "2025-07-25" ||
+	if major.Status != safetybot.HazardRectifying || major.Deadline == nil || major.Deadline.Format("2006-01-02") != "2025-07-25" ||
 		major.Description != "2具灭火器过期" || major.Source != form.SourceSelfInspection || major.EnterpriseID != 7 {
 		t.Errorf("Hazard(): %+v", major)
 	}
 	if fixed := want[0].Hazard(7, "qy161981", now); fixed.Status != safetybot.HazardFixed || fixed.Deadline != nil {
 		t.Errorf("fixed on the spot: %+v", fixed)
+	}
+	noPhoto := want[0]
+	noPhoto.FixedPhotos = nil
+	if claimed := noPhoto.Hazard(7, "qy161981", now); claimed.Status != safetybot.HazardRectifying || claimed.Deadline != nil {
+		t.Errorf("fixed on the spot without a photo: %+v", claimed)
 	}
 
 	items := c.f.Items(c.st)

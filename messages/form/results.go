@@ -12,10 +12,13 @@ import (
 // SourceSelfInspection is the Hazard.Source of hazards found by this form.
 const SourceSelfInspection = "自查"
 
-// Hazard turns the draft into a safetybot.Hazard for the enterprise: status 已整改
-// when it was fixed on the spot, else 待整改 with the deadline as midnight in
-// foundAt's location. Photos are not part of safetybot.Hazard; store h.Photos
-// and h.FixedPhotos beside it.
+// Hazard turns the draft into a safetybot.Hazard for the enterprise, as it is
+// registered (登记 → 整改中, DOMAIN.md §4): 已整改 when it was fixed on the spot
+// and a photo of the fix was sent, else 整改中 — a fix claimed without a photo
+// stays open until it is shown. The deadline is the one proposed, as midnight in
+// foundAt's location; it is nil when none was (fixed on the spot), and the
+// caller gives an open hazard without one the campaign's default. Photos are not
+// part of safetybot.Hazard; store h.Photos and h.FixedPhotos beside it.
 func (h HazardDraft) Hazard(enterpriseID int64, foundBy string, foundAt time.Time) safetybot.Hazard {
 	hz := safetybot.Hazard{
 		EnterpriseID: enterpriseID,
@@ -23,12 +26,12 @@ func (h HazardDraft) Hazard(enterpriseID int64, foundBy string, foundAt time.Tim
 		ItemKey:      h.ItemKey,
 		Description:  h.Problem,
 		Grade:        h.Grade,
-		Status:       safetybot.HazardPending,
+		Status:       safetybot.HazardRectifying,
 		FoundAt:      foundAt,
 		FoundBy:      foundBy,
 		UpdatedAt:    foundAt,
 	}
-	if h.FixedOnSpot {
+	if h.FixedOnSpot && len(h.FixedPhotos) > 0 {
 		hz.Status = safetybot.HazardFixed
 	}
 	if d, err := time.ParseInLocation("2006-01-02", h.Deadline, foundAt.Location()); err == nil && !h.FixedOnSpot {
