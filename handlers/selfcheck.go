@@ -209,7 +209,7 @@ func (h *selfCheck) begin(ctx context.Context, req *Request, e myEnterprise) (me
 	latest, err := h.store.LatestSubmission(ctx, e.ID, period)
 	switch {
 	case err == nil && latest.State == safetybot.SubmissionSigned:
-		return text(messages.SelfCheckAlreadySigned(e.Name, period, *latest.SignedAt, h.loc)), nil
+		return text(messages.SelfCheckAlreadySigned(e.Name, period, signedAt(latest), h.loc)), nil
 	case err == nil && latest.State == safetybot.SubmissionAwaitingSignature:
 		reply := text(messages.SelfCheckAwaiting(e.Name, period, e.Role == safetybot.ContactPrincipal))
 		if e.Role == safetybot.ContactPrincipal {
@@ -280,6 +280,17 @@ func (h *selfCheck) beginCorrection(ctx context.Context, req *Request, e myEnter
 	baseID := base.ID
 	d := store.Draft{UserID: req.In.From, EnterpriseID: e.ID, Period: base.Period, BaseSubmission: &baseID}
 	return h.save(ctx, req, &d, data, out, messages.SelfCheckCorrection(byLabel, base.Comment, labels))
+}
+
+// signedAt is when a signed submission was signed. The schema allows 已签字
+// without a signing time, and rows written outside the bot have one (a
+// roster's seed, an import by SQL): for those it is the time the submission
+// was made, the closest time known.
+func signedAt(sub store.Submission) time.Time {
+	if sub.SignedAt != nil {
+		return *sub.SignedAt
+	}
+	return sub.CreatedAt
 }
 
 // resume takes a draft up again (继续, 自查): where it was, also from 取消.

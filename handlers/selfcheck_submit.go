@@ -391,10 +391,10 @@ func (h *selfCheck) sign(ctx context.Context, req *Request, id int64) (messages.
 		return nil, err
 	}
 	if !signed {
-		return h.withButton(req, messages.SelfCheckDoneLabel(messages.SelfCheckSignedLabel, *sub.SignedAt, h.loc),
-			text(messages.SelfCheckSignedBefore(e.Name, sub.Period, *sub.SignedAt, h.loc))), nil
+		return h.withButton(req, messages.SelfCheckDoneLabel(messages.SelfCheckSignedLabel, signedAt(sub), h.loc),
+			text(messages.SelfCheckSignedBefore(e.Name, sub.Period, signedAt(sub), h.loc))), nil
 	}
-	reply := h.withButton(req, messages.SelfCheckDoneLabel(messages.SelfCheckSignedLabel, *sub.SignedAt, h.loc),
+	reply := h.withButton(req, messages.SelfCheckDoneLabel(messages.SelfCheckSignedLabel, signedAt(sub), h.loc),
 		text(messages.SelfCheckSigned(e.Name, sub.Period)))
 	if sub.Filler != req.In.From {
 		reply = append(reply, messages.TextTo([]string{sub.Filler}, messages.SelfCheckSignedForFiller(e.Name, sub.Period, req.Person.Name)))

@@ -208,6 +208,31 @@ func TestSelfCheckOfficerFillsPrincipalSigns(t *testing.T) {
 	})
 }
 
+// A submission stored 已签字 without a signing time (the schema allows it; a
+// roster seeded by SQL has such rows) is still answered: 自查 and a second tap
+// on its signature card say it is signed, at the time it was made.
+func TestSelfCheckSignedWithoutSigningTime(t *testing.T) {
+	eachWorld(t, func(t *testing.T, w *world) {
+		w.startShop(officer)
+		w.fill(officer, nil)
+		cards := to(w.say(officer, "提交"), boss, officer)
+		if len(cards) != 1 || cards[0].Card == nil {
+			t.Fatalf("the principal got %+v, want the signature card", cards)
+		}
+		sub := w.latest(w.shop)
+		db := w.st.DB()
+		if _, err := db.Exec(db.Rebind(`UPDATE submissions SET state = ?, signer = ?, signed_at = NULL WHERE id = ?`),
+			safetybot.SubmissionSigned, boss, sub.ID); err != nil {
+			t.Fatal(err)
+		}
+		made := sub.CreatedAt.In(shanghai).Format("1月2日")
+
+		mustContain(t, lastTo(t, w.click(boss, keyFor(t, cards[0], "签字确认"))), "不用重复签字")
+		mustContain(t, lastTo(t, w.say(boss, "自查")), "青石小餐馆")
+		mustContain(t, lastTo(t, w.say(boss, "2")), "青石小餐馆", "签字提交", "不用再填", made)
+	})
+}
+
 func TestSelfCheckPrincipalSendsBackToOfficer(t *testing.T) {
 	eachWorld(t, func(t *testing.T, w *world) {
 		w.startShop(officer)
