@@ -177,56 +177,90 @@ func (p *Processor) drain(ctx context.Context, user string) {
 	}
 }
 
-// step handles the user's oldest pending callback. more reports whether one
-// was handled (so there may be more); busy that another worker holds the user.
+// step handles the user's oldest pending callback. more reports whether
+// another one is waiting; busy that another worker holds the user.
+//
+// The callback is read inside the transaction, after the user's lock is
+// taken, together with the next one (so a worker knows without another query
+// whether to go on). An image is downloaded outside any transaction: the
+// first pass finds it, rolls back, downloads, and the next pass handles it.
 func (p *Processor) step(ctx context.Context, user string) (more, busy bool) {
-	peek, err := p.store.NextInbox(ctx, user)
+	var photo *fetchedPhoto
+	for {
+		more, busy, fetch := p.try(ctx, user, photo)
+		if fetch == nil {
+			return more, busy
+		}
+		photo = p.fetchPhoto(ctx, fetch)
+	}
+}
+
+// fetchedPhoto is an image callback's download, made before its transaction.
+type fetchedPhoto struct {
+	inboxID int64
+	sha     string
+	err     string // shown to the user instead of the photo
+}
+
+// photoWanted asks step to download an image before handling inbox row id.
+type photoWanted struct {
+	inboxID       int64
+	mediaID, user string
+}
+
+func (p *Processor) fetchPhoto(ctx context.Context, w *photoWanted) *fetchedPhoto {
+	f := &fetchedPhoto{inboxID: w.inboxID}
+	sha, err := p.photos.Fetch(ctx, w.mediaID, w.user)
 	if err != nil {
-		if !store.IsNotFound(err) {
-			p.log.Warn("read inbox", "user", user, "err", err)
+		if msg := safetybot.ErrorMessage(err); msg != "" {
+			f.err = msg
+		} else {
+			p.log.Warn("photo download failed", "user", w.user, "err", err)
+			f.err = "照片下载失败，请重新发送"
 		}
-		return false, false
 	}
-	in, perr := wecom.ParseMessage([]byte(peek.Raw))
-	if perr == nil && in.Kind == messages.KindImage && in.MediaID != "" && p.photos != nil {
-		// Download before the transaction: never hold one across a WeCom call.
-		sha, err := p.photos.Fetch(ctx, in.MediaID, in.From)
-		if err != nil {
-			if msg := safetybot.ErrorMessage(err); msg != "" {
-				in.PhotoError = msg
-			} else {
-				p.log.Warn("photo download failed", "user", user, "err", err)
-				in.PhotoError = "照片下载失败，请重新发送"
-			}
-		}
-		in.PhotoSHA256 = sha
-	}
+	f.sha = sha
+	return f
+}
+
+// try is one pass of step: it handles the oldest callback, or asks for an
+// image download first (fetch), or finds the user busy or done.
+func (p *Processor) try(ctx context.Context, user string, photo *fetchedPhoto) (more, busy bool, fetch *photoWanted) {
 	start := time.Now()
-	var handled, locked bool
-	var reply messages.Reply
-	var herr error
-	err = p.store.InTx(ctx, func(ctx context.Context) error {
+	var (
+		locked, handled bool
+		row             store.InboxRow
+		in              messages.Inbound
+		reply           messages.Reply
+		herr            error
+	)
+	err := p.store.InTx(ctx, func(ctx context.Context) error {
 		ok, err := p.store.LockUser(ctx, user)
 		if err != nil || !ok {
 			return err
 		}
 		locked = true
-		row, err := p.store.NextInbox(ctx, user)
-		if err != nil {
-			if store.IsNotFound(err) {
-				return nil
-			}
+		rows, err := p.store.NextInboxRows(ctx, user, 2)
+		if err != nil || len(rows) == 0 {
 			return err
 		}
-		if row.ID != peek.ID {
-			handled = true // someone else moved on; look again
-			return nil
-		}
-		handled = true
+		row, more = rows[0], len(rows) > 1
+		var perr error
+		in, perr = wecom.ParseMessage([]byte(row.Raw))
 		if perr != nil {
 			// Stored but unparseable: cannot happen for rows the intake wrote.
+			handled = true
 			return p.store.MarkInboxProcessed(ctx, row.ID, "unparseable: "+perr.Error())
 		}
+		if in.Kind == messages.KindImage && in.MediaID != "" && p.photos != nil {
+			if photo == nil || photo.inboxID != row.ID {
+				// Never hold a transaction across a WeCom call.
+				fetch = &photoWanted{inboxID: row.ID, mediaID: in.MediaID, user: in.From}
+				return nil
+			}
+			in.PhotoSHA256, in.PhotoError = photo.sha, photo.err
+		}
+		handled = true
 		reply, herr = p.call(ctx, in)
 		if herr != nil {
 			return herr
@@ -236,10 +270,15 @@ func (p *Processor) step(ctx context.Context, user string) (more, busy bool) {
 		}
 		return p.store.MarkInboxProcessed(ctx, row.ID, "")
 	})
-	p.metrics.HandleSeconds.Observe(time.Since(start).Seconds())
+	if fetch != nil && err == nil {
+		return false, false, fetch
+	}
+	if handled {
+		p.metrics.HandleSeconds.Observe(time.Since(start).Seconds())
+	}
 	switch {
 	case err == nil && !locked:
-		return false, true
+		return false, true, nil
 	case err == nil:
 		if handled && herr == nil {
 			p.metrics.Handled.WithLabelValues("ok").Inc()
@@ -247,24 +286,30 @@ func (p *Processor) step(ctx context.Context, user string) (more, busy bool) {
 				p.wakeOut()
 			}
 		}
-		return handled, false
+		return handled && more, false, nil
+	case !handled:
+		// Reading the inbox failed: the sweep tries again.
+		if !store.IsNotFound(err) {
+			p.log.Warn("read inbox", "user", user, "err", err)
+		}
+		return false, false, nil
 	case herr != nil && safetybot.ErrorCode(herr) != safetybot.EINTERNAL:
 		// The user can fix it: nothing the handler wrote is kept; say why.
 		p.metrics.Handled.WithLabelValues("user_error").Inc()
-		p.finish(ctx, peek, in, messages.Reply{messages.Text(safetybot.ErrorMessage(herr))}, safetybot.ErrorCode(herr))
-		return true, false
+		p.finish(ctx, row, in, messages.Reply{messages.Text(safetybot.ErrorMessage(herr))}, safetybot.ErrorCode(herr))
+		return more, false, nil
 	default:
 		p.metrics.Handled.WithLabelValues("internal_error").Inc()
-		p.log.Error("handling failed", "user", user, "inbox_id", peek.ID, "kind", in.Kind, "err", err)
-		n, ferr := p.store.MarkInboxFailed(ctx, peek.ID, err.Error())
+		p.log.Error("handling failed", "user", user, "inbox_id", row.ID, "kind", in.Kind, "err", err)
+		n, ferr := p.store.MarkInboxFailed(ctx, row.ID, err.Error())
 		if ferr != nil {
-			return false, false
+			return false, false, nil
 		}
 		if n >= MaxHandleAttempts {
-			p.finish(ctx, peek, in, messages.Reply{messages.Text(fmt.Sprintf("抱歉，系统暂时出了点问题，请稍后再试。（编号 %d）", peek.ID))}, "internal")
-			return true, false
+			p.finish(ctx, row, in, messages.Reply{messages.Text(fmt.Sprintf("抱歉，系统暂时出了点问题，请稍后再试。（编号 %d）", row.ID))}, "internal")
+			return more, false, nil
 		}
-		return false, false // the sweep retries later
+		return false, false, nil // the sweep retries later
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"safetybot"
 )
 
 // InboxItem is one callback to store.
@@ -94,10 +96,24 @@ func (s *Store) PendingInboxUsers(ctx context.Context, cutoff time.Time, limit i
 // NextInbox returns the user's oldest unprocessed callback, in the order sent
 // (CreateTime, then arrival). ENOTFOUND when there is none.
 func (s *Store) NextInbox(ctx context.Context, user string) (InboxRow, error) {
-	var r InboxRow
-	err := s.get(ctx, &r, `SELECT id, dedupe_key, from_user, kind, create_time, raw, received_at, processed_at, attempts, last_error
-		FROM inbox WHERE from_user = ? AND processed_at IS NULL ORDER BY create_time, id LIMIT 1`, user)
-	return r, err
+	rows, err := s.NextInboxRows(ctx, user, 1)
+	if err != nil {
+		return InboxRow{}, err
+	}
+	if len(rows) == 0 {
+		return InboxRow{}, safetybot.Errorf(safetybot.ENOTFOUND, "no pending callback from %s", user)
+	}
+	return rows[0], nil
+}
+
+// NextInboxRows returns up to n of the user's oldest unprocessed callbacks,
+// in the order they were sent. Asking for two tells a worker in the same
+// query whether more are waiting after the one it handles.
+func (s *Store) NextInboxRows(ctx context.Context, user string, n int) ([]InboxRow, error) {
+	var rows []InboxRow
+	err := s.sel(ctx, &rows, `SELECT id, dedupe_key, from_user, kind, create_time, raw, received_at, processed_at, attempts, last_error
+		FROM inbox WHERE from_user = ? AND processed_at IS NULL ORDER BY create_time, id LIMIT ?`, user, n)
+	return rows, err
 }
 
 // MarkInboxProcessed marks a callback handled.

@@ -251,6 +251,9 @@ func (s *Store) CompleteOutbox(ctx context.Context, owner string, results []Outb
 		}
 		groups[o] = append(groups[o], r.ID)
 	}
+	if s.dialect == "postgres" && len(order) > 1 {
+		return s.completeOutboxPostgres(ctx, owner, now, results)
+	}
 	return s.InTx(ctx, func(ctx context.Context) error {
 		for _, o := range order {
 			var sentAt *time.Time
@@ -269,6 +272,41 @@ func (s *Store) CompleteOutbox(ctx context.Context, owner string, results []Outb
 				if _, err := s.q(ctx).ExecContext(ctx, q, args...); err != nil {
 					return mapErr(err)
 				}
+			}
+		}
+		return nil
+	})
+}
+
+// completeOutboxPostgres records results with different outcomes (each
+// chat answer has its own msgid) in one statement: the values travel as
+// parallel arrays, instead of one UPDATE per outcome.
+func (s *Store) completeOutboxPostgres(ctx context.Context, owner string, now time.Time, results []OutboxResult) error {
+	n := len(results)
+	ids, errCodes := make([]int64, n), make([]int64, n)
+	states, msgIDs, codes, errTexts, nexts := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, r := range results {
+		next := r.RetryAt
+		if next.IsZero() {
+			next = now
+		}
+		ids[i], errCodes[i] = r.ID, int64(r.ErrCode)
+		states[i], msgIDs[i], codes[i], errTexts[i] = r.State, r.MsgID, r.ResponseCode, r.Error
+		nexts[i] = next.UTC().Format(time.RFC3339Nano)
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		for start := 0; start < n; start += MaxBatch {
+			end := min(start+MaxBatch, n)
+			_, err := s.exec(ctx, `UPDATE outbox AS o SET state = r.state, msgid = r.msgid, response_code = r.code, errcode = r.errcode,
+				error = r.err, sent_at = CASE WHEN r.state = 'sent' THEN CAST(? AS TIMESTAMPTZ) END,
+				next_attempt_at = r.next, lease_until = NULL
+			FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS INTEGER[]),
+				CAST(? AS TEXT[]), CAST(? AS TIMESTAMPTZ[])) AS r(id, state, msgid, code, errcode, err, next)
+			WHERE o.id = r.id AND o.claimed_by = ? AND o.state = 'sending'`,
+				now.UTC().Format(time.RFC3339Nano), pq.Array(ids[start:end]), pq.Array(states[start:end]), pq.Array(msgIDs[start:end]),
+				pq.Array(codes[start:end]), pq.Array(errCodes[start:end]), pq.Array(errTexts[start:end]), pq.Array(nexts[start:end]), owner)
+			if err != nil {
+				return err
 			}
 		}
 		return nil

@@ -319,6 +319,61 @@ func TestOutboxClaimSeveralBatches(t *testing.T) {
 	})
 }
 
+// TestOutboxCompleteMixedOutcomes: one completion records each row's own
+// outcome — sent with its msgid, a retry at its time, a failure with its code —
+// and leaves rows another owner holds alone.
+func TestOutboxCompleteMixedOutcomes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for _, u := range []string{"a", "b", "c", "d"} {
+			if _, err := s.Enqueue(ctx, store.OutboxMessage{Recipients: []string{u}, Payload: []byte(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		batches, err := s.ClaimOutboxBatches(ctx, "w", time.Minute, 8)
+		if err != nil || len(batches) != 4 {
+			t.Fatalf("claim: %d batches, %v", len(batches), err)
+		}
+		id := map[string]int64{}
+		for _, b := range batches {
+			id[b[0].Recipient] = b[0].ID
+		}
+		retryAt := s.Now().Add(90 * time.Second).Truncate(time.Millisecond)
+		res := []store.OutboxResult{
+			{ID: id["a"], State: "sent", MsgID: "msg-a", ResponseCode: "rc-a"},
+			{ID: id["b"], State: "sent", MsgID: "msg-b"},
+			{ID: id["c"], State: "pending", RetryAt: retryAt, ErrCode: -1, Error: "busy"},
+			{ID: id["d"], State: "failed", ErrCode: 81013, Error: "invalid user"},
+		}
+		if err := s.CompleteOutbox(ctx, "someone-else", res[:1]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CompleteOutbox(ctx, "w", res); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := s.ListOutbox(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]store.OutboxRow{}
+		for _, r := range rows {
+			got[r.Recipient] = r
+		}
+		if r := got["a"]; r.State != "sent" || r.MsgID != "msg-a" || r.ResponseCode != "rc-a" || r.SentAt == nil {
+			t.Errorf("a: %+v", r)
+		}
+		if r := got["b"]; r.State != "sent" || r.MsgID != "msg-b" || r.ResponseCode != "" || r.SentAt == nil {
+			t.Errorf("b: %+v", r)
+		}
+		if r := got["c"]; r.State != "pending" || r.ErrCode != -1 || r.Error != "busy" || r.SentAt != nil || !r.NextAttemptAt.Equal(retryAt) {
+			t.Errorf("c: %+v (want next attempt %s)", r, retryAt)
+		}
+		if r := got["d"]; r.State != "failed" || r.ErrCode != 81013 || r.Error != "invalid user" || r.SentAt != nil {
+			t.Errorf("d: %+v", r)
+		}
+	})
+}
+
 func TestOutboxRescue(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
