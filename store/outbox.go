@@ -51,6 +51,9 @@ const MaxBatch = 1000
 // (rows whose dedupe key already exists are skipped).
 func (s *Store) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error) {
 	now := s.Now()
+	if s.dialect == "postgres" && len(msgs) > 1 && allSingle(msgs) {
+		return s.enqueueSingles(ctx, now, msgs)
+	}
 	written := 0
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		for _, m := range msgs {
@@ -101,6 +104,49 @@ func (s *Store) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error)
 		return nil
 	})
 	return written, err
+}
+
+// allSingle reports whether every message has exactly one recipient.
+func allSingle(msgs []OutboxMessage) bool {
+	for _, m := range msgs {
+		if len(m.Recipients) != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// enqueueSingles writes several one-recipient messages (a chat answer and a
+// card update, say) with one statement on Postgres, in their order.
+func (s *Store) enqueueSingles(ctx context.Context, now time.Time, msgs []OutboxMessage) (int, error) {
+	n := len(msgs)
+	batches, recipients, kinds, payloads, dedupes, ats := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n)
+	for i, m := range msgs {
+		batches[i], recipients[i], kinds[i], payloads[i], dedupes[i] = m.Batch, m.Recipients[0], m.Kind, string(m.Payload), m.Dedupe
+		if batches[i] == "" {
+			batches[i] = newID()
+		}
+		if kinds[i] == "" {
+			kinds[i] = "send"
+		}
+		at := now
+		if m.NotBefore.After(now) {
+			at = m.NotBefore
+		}
+		ats[i] = at.UTC().Format(time.RFC3339Nano)
+	}
+	res, err := s.exec(ctx, `INSERT INTO outbox (batch, recipient, kind, payload, dedupe_key, state, next_attempt_at, created_at)
+		SELECT r.batch, r.recipient, r.kind, r.payload, NULLIF(r.dedupe, ''), 'pending', r.at, CAST(? AS TIMESTAMPTZ)
+		FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TIMESTAMPTZ[]))
+			WITH ORDINALITY AS r(batch, recipient, kind, payload, dedupe, at, key)
+		ORDER BY r.key ON CONFLICT DO NOTHING`,
+		now.UTC().Format(time.RFC3339Nano), pq.Array(batches), pq.Array(recipients), pq.Array(kinds), pq.Array(payloads), pq.Array(dedupes), pq.Array(ats))
+	if err != nil {
+		return 0, err
+	}
+	written, _ := res.RowsAffected()
+	return int(written), nil
 }
 
 // ClaimOutbox claims the oldest due batch for owner until lease and returns its

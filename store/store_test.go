@@ -374,6 +374,46 @@ func TestOutboxCompleteMixedOutcomes(t *testing.T) {
 	})
 }
 
+// TestOutboxEnqueueSeveral: several one-recipient messages written together
+// keep their order, kinds, bodies, times and dedupe keys.
+func TestOutboxEnqueueSeveral(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		later := s.Now().Add(time.Hour).Truncate(time.Millisecond)
+		msgs := []store.OutboxMessage{
+			{Recipients: []string{"a"}, Payload: []byte(`{"n":1}`)},
+			{Recipients: []string{"a"}, Kind: "update", Payload: []byte(`{"n":2}`)},
+			{Recipients: []string{"b"}, Payload: []byte(`{"n":3}`), Dedupe: "remind:b", NotBefore: later, Batch: "given"},
+		}
+		if n, err := s.Enqueue(ctx, msgs...); err != nil || n != 3 {
+			t.Fatalf("enqueue: %d, %v", n, err)
+		}
+		// The same dedupe key again is skipped, the others are new.
+		if n, err := s.Enqueue(ctx, msgs...); err != nil || n != 2 {
+			t.Fatalf("second enqueue wrote %d (%v), want 2", n, err)
+		}
+		rows, err := s.ListOutbox(ctx, "")
+		if err != nil || len(rows) != 5 {
+			t.Fatalf("%d rows, %v", len(rows), err)
+		}
+		want := []string{`a send {"n":1}`, `a update {"n":2}`, `b send {"n":3}`, `a send {"n":1}`, `a update {"n":2}`}
+		for i, r := range rows {
+			if got := r.Recipient + " " + r.Kind + " " + r.Payload; got != want[i] {
+				t.Errorf("row %d = %s, want %s", i, got, want[i])
+			}
+			if i > 0 && r.ID <= rows[i-1].ID {
+				t.Errorf("ids out of order: %d after %d", r.ID, rows[i-1].ID)
+			}
+		}
+		if rows[2].Batch != "given" || !rows[2].NextAttemptAt.Equal(later) {
+			t.Errorf("b: batch %q, next attempt %s, want given at %s", rows[2].Batch, rows[2].NextAttemptAt, later)
+		}
+		if rows[0].Batch == rows[1].Batch || rows[0].Batch == "" {
+			t.Errorf("two messages share batch %q", rows[0].Batch)
+		}
+	})
+}
+
 func TestOutboxRescue(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
