@@ -109,10 +109,11 @@ func TestSelfCheck(t *testing.T) {
 			boss.say("继续").has(t, "第 3/20 项", "安全出口")
 			boss.say("帮助").has(t, "上一步", "第 3/20 项")
 			boss.say("是").has(t, "第 4/20 项")
-			boss.say("取消").has(t, "确认取消")
-			boss.say("确认").has(t, "草稿保留7天")
-			boss.say("帮助")
+			boss.say("取消").has(t, "确认取消", "会删除")
 			boss.say("继续").has(t, "第 4/20 项")
+			boss.say("取消")
+			boss.say("确认").has(t, "已取消", "草稿已删除")
+			boss.say("继续").has(t, "没有未完成的自查草稿")
 		})
 
 		t.Run("上一步 across a condition", func(t *testing.T) {

@@ -46,6 +46,7 @@ func New(d Deps) *Router {
 	r.conversation(convSelfCheck, sc.answer)
 	r.conversation(convSelfCheckPick, sc.pick)
 	r.conversation(convSelfCheckReason, sc.reason)
+	r.conversation(convSelfCheckDraft, sc.draftChoiceAnswer)
 	r.words(sc.resumeWord, selfCheckResumeWords...)
 	r.words(sc.afterDone, selfCheckDoneWords...)
 	r.word("帮助", sc.helpOr(h.help))

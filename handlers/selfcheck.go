@@ -39,6 +39,7 @@ const (
 	convSelfCheck       = "selfcheck"        // a form is open
 	convSelfCheckPick   = "selfcheck_pick"   // which enterprise?
 	convSelfCheckReason = "selfcheck_reason" // why 退回修改 / 退回补正?
+	convSelfCheckDraft  = "selfcheck_draft"  // 自查 with a draft: 继续 it, or 取消 it?
 )
 
 // Words the open form answers itself; any other registered command word
@@ -48,6 +49,8 @@ var (
 	selfCheckResumeWords   = []string{"继续", "继续填写", "接着填"}
 	selfCheckDoneWords     = []string{"提交", "确认"}
 	selfCheckFormHelpWords = []string{"帮助", "help", "?", "？"}
+	selfCheckDiscardWords  = []string{"取消", "删除", "删除草稿", "放弃"}
+	selfCheckConfirmWords  = []string{"确认", "确定", "确认删除", "是"}
 )
 
 func newSelfCheck(d Deps) *selfCheck {
@@ -122,7 +125,7 @@ func (h *selfCheck) start(ctx context.Context, req *Request) (messages.Reply, er
 		return text(messages.SelfCheckForOfficials), nil
 	}
 	if d, err := h.store.FindDraft(ctx, req.In.From); err == nil {
-		return h.resume(ctx, req, d)
+		return h.resumeOrAsk(ctx, req, d)
 	} else if !store.IsNotFound(err) {
 		return nil, err
 	}
@@ -303,6 +306,90 @@ func (h *selfCheck) resume(ctx context.Context, req *Request, d store.Draft) (me
 	return h.step(ctx, req, d, form.Input{Text: "继续"}, prefix)
 }
 
+// resumeOrAsk answers 自查 while a draft exists: a user who answers for one
+// enterprise goes on with it, as does one who asked for the draft's own
+// enterprise (开始自查 on its reminder card). A user with several is told which
+// enterprise the draft is for and asked: 继续 it, or 取消 it (after a
+// confirmation) to fill in another enterprise's form — there is one draft per
+// user.
+func (h *selfCheck) resumeOrAsk(ctx context.Context, req *Request, d store.Draft) (messages.Reply, error) {
+	if want, err := strconv.ParseInt(strings.TrimPrefix(req.Args, ":"), 10, 64); err == nil && want == d.EnterpriseID {
+		return h.resume(ctx, req, d)
+	}
+	ents, err := h.enterprisesOf(ctx, req.In.From)
+	if err != nil {
+		return nil, err
+	}
+	if len(ents) < 2 {
+		return h.resume(ctx, req, d)
+	}
+	if err := h.store.PutConversation(ctx, req.In.From, convSelfCheckDraft, draftChoice{Session: d.Session}, time.Hour); err != nil {
+		return nil, err
+	}
+	return text(messages.SelfCheckDraftExists(h.decode(d).Enterprise)), nil
+}
+
+// draftChoice is the conversation row's data while 继续 or 取消 is asked.
+type draftChoice struct {
+	Session string `json:"session"` // the draft asked about
+	Confirm bool   `json:"confirm"` // 取消 was said: 确认 deletes the draft
+}
+
+// draftChoiceAnswer takes the answer to resumeOrAsk's question: 继续 resumes
+// the draft; 取消 asks for a confirmation, and 确认 then deletes the draft and
+// lists the enterprises to choose from. Anything else leaves the question.
+func (h *selfCheck) draftChoiceAnswer(ctx context.Context, req *Request) (messages.Reply, error) {
+	conv, err := h.store.FindConversation(ctx, req.In.From)
+	if err != nil {
+		return nil, err
+	}
+	var c draftChoice
+	if err := json.Unmarshal([]byte(conv.Data), &c); err != nil {
+		return nil, err
+	}
+	d, err := h.store.FindDraft(ctx, req.In.From)
+	if err != nil && !store.IsNotFound(err) {
+		return nil, err
+	}
+	if err != nil || d.Session != c.Session || req.In.Kind != messages.KindText {
+		// The draft is gone (expired, submitted) or the input is no answer.
+		if err := h.store.DeleteConversation(ctx, req.In.From); err != nil {
+			return nil, err
+		}
+		return nil, errPass
+	}
+	name := h.decode(d).Enterprise
+	switch {
+	case slices.Contains(selfCheckResumeWords, req.Text):
+		if err := h.store.DeleteConversation(ctx, req.In.From); err != nil {
+			return nil, err
+		}
+		return h.resume(ctx, req, d)
+	case slices.Contains(selfCheckStartWords, req.Text), !c.Confirm && slices.Contains(selfCheckConfirmWords, req.Text):
+		return text(messages.SelfCheckDraftExists(name)), nil
+	case slices.Contains(selfCheckDiscardWords, req.Text):
+		c.Confirm = true
+		if err := h.store.PutConversation(ctx, req.In.From, convSelfCheckDraft, c, time.Hour); err != nil {
+			return nil, err
+		}
+		return text(messages.SelfCheckConfirmDiscard(name)), nil
+	case c.Confirm && slices.Contains(selfCheckConfirmWords, req.Text):
+		if err := h.closeDraft(ctx, req.In.From); err != nil {
+			return nil, err
+		}
+		req.Args = ""
+		pick, err := h.start(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return append(text(messages.SelfCheckDraftDeleted(name)), pick...), nil
+	}
+	if err := h.store.DeleteConversation(ctx, req.In.From); err != nil {
+		return nil, err
+	}
+	return nil, errPass
+}
+
 // resumeWord handles 继续 when no form is open: a draft kept after 取消, after
 // another command took over, or after days.
 func (h *selfCheck) resumeWord(ctx context.Context, req *Request) (messages.Reply, error) {
@@ -371,7 +458,7 @@ func (h *selfCheck) answer(ctx context.Context, req *Request) (messages.Reply, e
 			return nil, errPass
 		}
 		if slices.Contains(selfCheckStartWords, req.Text) {
-			return h.resume(ctx, req, d)
+			return h.resumeOrAsk(ctx, req, d)
 		}
 		in.Text = req.In.Text
 	case messages.KindImage:
@@ -511,6 +598,14 @@ func (h *selfCheck) step(ctx context.Context, req *Request, d store.Draft, in fo
 	if out.Done {
 		return h.submit(ctx, req, d, data, f, st, out)
 	}
+	if out.Cancelled {
+		// 取消, confirmed: the draft goes, so the user may start any
+		// enterprise's form (a returned submission stays returned).
+		if err := h.closeDraft(ctx, req.In.From); err != nil {
+			return nil, err
+		}
+		return text(messages.SelfCheckDiscarded(data.Enterprise)), nil
+	}
 	data.State = st
 	return h.save(ctx, req, &d, data, out, prefix)
 }
@@ -541,7 +636,8 @@ type routedKey struct{}
 func routed(ctx context.Context) context.Context { return context.WithValue(ctx, routedKey{}, true) }
 
 // save stores the draft and routes the user's next messages to the form
-// (except after 取消, when only 继续 or 自查 take the draft up again).
+// (except for a draft cancelled by an earlier version, which kept it: only
+// 继续 or 自查 take it up again).
 func (h *selfCheck) save(ctx context.Context, req *Request, d *store.Draft, data draftData, out form.Output, prefix string) (messages.Reply, error) {
 	b, err := json.Marshal(data)
 	if err != nil {

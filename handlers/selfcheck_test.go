@@ -355,16 +355,76 @@ func TestSelfCheckInterruptionsAndResume(t *testing.T) {
 		// 自查 again resumes rather than starting over.
 		mustContain(t, lastTo(t, w.say(officer, "自查")), "没填完", "第 3/")
 
-		// 取消 asks first, then keeps the draft; input no longer goes to the form.
-		mustContain(t, lastTo(t, w.say(officer, "取消")), "确认取消")
-		mustContain(t, lastTo(t, w.say(officer, "确认")), "草稿保留7天")
+		// Days later, after another command, 继续 resumes exactly there.
+		w.say(officer, "签收")
+		w.clock.Add(3 * 24 * time.Hour)
+		mustContain(t, lastTo(t, w.say(officer, "继续")), "第 3/", "安全出口")
+
+		// 取消 asks first; 继续 goes on.
+		mustContain(t, lastTo(t, w.say(officer, "取消")), "确认取消", "会删除")
+		mustContain(t, lastTo(t, w.say(officer, "继续")), "第 3/", "安全出口")
+		// 取消, 确认 deletes the draft; input no longer goes to the form.
+		w.say(officer, "取消")
+		mustContain(t, lastTo(t, w.say(officer, "确认")), "已取消", "青石小餐馆", "草稿已删除")
+		if _, ok := w.draft(officer); ok {
+			t.Fatal("the cancelled draft is still there")
+		}
 		if r := lastTo(t, w.say(officer, "是")); strings.Contains(r.Text, "第 4/") {
 			t.Fatalf("a cancelled form took an answer: %q", r.Text)
 		}
-		// Days later 继续 resumes exactly there.
-		w.clock.Add(3 * 24 * time.Hour)
-		mustContain(t, lastTo(t, w.say(officer, "继续")), "第 3/", "安全出口")
-		mustContain(t, lastTo(t, w.say(officer, "是")), "第 4/")
+		mustContain(t, lastTo(t, w.say(officer, "继续")), "没有未完成的自查草稿")
+		// 自查 starts afresh.
+		mustContain(t, lastTo(t, w.say(officer, "自查")), "第 1/", "燃料")
+	})
+}
+
+// A principal of several enterprises has one draft at a time: 自查 says which
+// enterprise it is for and offers 继续 or 取消; 取消 (confirmed) deletes it and
+// lists the enterprises, so another one's form can start.
+func TestSelfCheckDraftOfAnotherEnterprise(t *testing.T) {
+	eachWorld(t, func(t *testing.T, w *world) {
+		w.startShop(boss)
+		mustContain(t, lastTo(t, w.say(boss, "1")), "第 2/")
+
+		// 自查 inside the form asks; the form does not take it as an answer.
+		mustContain(t, lastTo(t, w.say(boss, "自查")), "青石小餐馆", "还没填完", "继续", "取消")
+		mustContain(t, lastTo(t, w.say(boss, "继续")), "第 2/")
+		if st, _ := w.draft(boss); st.Ctx.Enterprise != "青石小餐馆" || w.step(boss) != "no_living" {
+			t.Fatalf("继续 changed the draft: %s at %s", st.Ctx.Enterprise, w.step(boss))
+		}
+
+		// So does 自查 after the form was left, and 开始自查 on another
+		// enterprise's reminder card; a stray word leaves the question.
+		w.say(boss, "签收")
+		mustContain(t, lastTo(t, w.click(boss, messages.SelfCheckStartKey+":"+itoa(w.plant.ID))), "青石小餐馆", "还没填完")
+		mustContain(t, lastTo(t, w.say(boss, "确认")), "青石小餐馆", "还没填完") // 确认 before 取消 deletes nothing
+		mustContain(t, lastTo(t, w.say(boss, "签收")), "公开信")
+		if _, ok := w.draft(boss); !ok {
+			t.Fatal("the draft is gone")
+		}
+		// 开始自查 on the draft's own enterprise goes on with it.
+		mustContain(t, lastTo(t, w.click(boss, messages.SelfCheckStartKey+":"+itoa(w.shop.ID))), "没填完", "第 2/")
+
+		// 取消 asks; 确认 deletes the draft and lists the enterprises.
+		w.say(boss, "签收")
+		mustContain(t, lastTo(t, w.say(boss, "自查")), "青石小餐馆", "还没填完")
+		mustContain(t, lastTo(t, w.say(boss, "取消")), "确认删除青石小餐馆", "不能恢复")
+		r := w.say(boss, "确认")
+		mustContain(t, lastTo(t, r[:1]), "已删除青石小餐馆的自查草稿")
+		mustContain(t, lastTo(t, r), "哪一家", "1. 青石家具厂")
+		if _, ok := w.draft(boss); ok {
+			t.Fatal("the deleted draft is still there")
+		}
+		mustContain(t, lastTo(t, w.say(boss, "1")), "第 1/")
+		if st, _ := w.draft(boss); st.Ctx.Enterprise != "青石家具厂" {
+			t.Fatalf("the new draft is for %q", st.Ctx.Enterprise)
+		}
+
+		// 取消 inside the form, confirmed, deletes the draft too.
+		mustContain(t, lastTo(t, w.say(boss, "取消")), "确认取消")
+		mustContain(t, lastTo(t, w.say(boss, "确认")), "已取消", "青石家具厂", "草稿已删除")
+		mustContain(t, lastTo(t, w.say(boss, "自查")), "哪一家")
+		mustContain(t, lastTo(t, w.say(boss, "2")), "第 1/", "燃料")
 	})
 }
 

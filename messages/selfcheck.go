@@ -72,6 +72,27 @@ func SelfCheckPickRange(n int) string {
 	return fmt.Sprintf("请回复 1 到 %d 之间的序号，或回复“取消”。", n)
 }
 
+// SelfCheckDraftExists answers 自查 from someone with several enterprises who
+// has a draft: one draft at a time, so 继续 it or 取消 it first.
+func SelfCheckDraftExists(enterprise string) string {
+	return fmt.Sprintf("您有一份%s的自查还没填完。\n回复“继续”接着填；要改填其他企业，回复“取消”删除这份草稿。", enterprise)
+}
+
+// SelfCheckConfirmDiscard asks before a draft is deleted.
+func SelfCheckConfirmDiscard(enterprise string) string {
+	return fmt.Sprintf("确认删除%s这份没填完的自查吗？已填的内容不能恢复。\n回复“确认”删除，回复“继续”接着填。", enterprise)
+}
+
+// SelfCheckDraftDeleted opens the list of enterprises after a draft was deleted.
+func SelfCheckDraftDeleted(enterprise string) string {
+	return fmt.Sprintf("已删除%s的自查草稿。", enterprise)
+}
+
+// SelfCheckDiscarded answers 取消, confirmed, inside the form.
+func SelfCheckDiscarded(enterprise string) string {
+	return fmt.Sprintf("已取消，%s的自查草稿已删除。需要时回复“自查”重新填。", enterprise)
+}
+
 // SelfCheckResuming introduces a draft taken up again.
 func SelfCheckResuming(enterprise string) string {
 	return fmt.Sprintf("您有一份没填完的自查（%s），接着填：", enterprise)

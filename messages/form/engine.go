@@ -721,7 +721,7 @@ func (f *Form) stepConfirmCancel(st *State, in Input, norm string, now time.Time
 		return f.step(st, in, now)
 	case is(norm, wordsConfirm...):
 		st.Phase = PhaseCancelled
-		return Output{Text: txtCancelled, Cancelled: true, Expect: ExpectCommand, Options: []Option{{ID: "继续", Text: "继续填写"}}}
+		return Output{Text: txtCancelled, Cancelled: true, Expect: ExpectNone}
 	case is(norm, wordsContinue...), is(norm, wordsDeny...), is(norm, wordsBack...):
 		resume()
 		return f.render(st, "", "")

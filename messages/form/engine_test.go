@@ -393,7 +393,7 @@ func TestCancelAndContinue(t *testing.T) {
 		t.Errorf("help should list commands and repeat the question:\n%s", c.out.Text)
 	}
 	c.say("取消").phase(form.PhaseConfirmCancel)
-	if c.out.Text != "确认取消吗？草稿会保留7天。回复“确认”取消，回复“继续”接着填" {
+	if c.out.Text != "确认取消吗？已填的内容会删除。回复“确认”取消，回复“继续”接着填" {
 		t.Errorf("confirm text %q", c.out.Text)
 	}
 	c.say("继续").ok().at("no_living")

@@ -16,7 +16,7 @@ const (
 	PhaseConfirmCancel = "confirm_cancel" // asked "确认取消吗？"
 	PhaseConfirmSubmit = "confirm_submit" // principal asked to sign and submit
 	PhaseDone          = "done"           // submitted
-	PhaseCancelled     = "cancelled"      // cancelled; the draft is kept and 继续 resumes
+	PhaseCancelled     = "cancelled"      // cancelled: the caller deletes the draft (继续 resumes one an older version kept)
 )
 
 // Steps of the hazard block that a failed checklist item opens, in order.
@@ -138,7 +138,8 @@ type Output struct {
 	// NeedsSignature is true with Done when a safety officer submitted: the caller
 	// asks the principal to sign (the form is not signed yet).
 	NeedsSignature bool
-	// Cancelled is true on the one step that cancelled the session.
+	// Cancelled is true on the one step that cancelled the session (confirmed
+	// 取消): the caller deletes the draft.
 	Cancelled bool
 	// Error is the one-line reason when the input was invalid, "" otherwise.
 	Error string

@@ -32,11 +32,11 @@ const (
 	txtRepeatFixedPhotos = "请发整改后的照片（最多 9 张），发完回复“完成”；没有可回复“跳过”。"
 	txtRepeatDeadline    = "计划哪天前整改完？回复日期，如 %s，或“7天”。"
 
-	txtHelp = "可以回复：\n上一步 — 回到上一项修改\n修改 N — 改第N项\n跳过 — 跳过选填项\n继续 — 重新显示当前问题\n取消 — 暂停填写（草稿保留7天）\n拍照题发完照片回复“完成”，最后回复“提交”"
+	txtHelp = "可以回复：\n上一步 — 回到上一项修改\n修改 N — 改第N项\n跳过 — 跳过选填项\n继续 — 重新显示当前问题\n取消 — 不填了，删除草稿\n拍照题发完照片回复“完成”，最后回复“提交”\n中途去忙别的也行，草稿保留7天，回复“继续”接着填"
 
-	txtConfirmCancel = "确认取消吗？草稿会保留7天。回复“确认”取消，回复“继续”接着填"
-	txtCancelled     = "已取消。草稿保留7天，回复“继续”可以接着填。"
-	txtStillCancel   = "本次填报已取消。回复“继续”可以接着填（草稿保留7天）。"
+	txtConfirmCancel = "确认取消吗？已填的内容会删除。回复“确认”取消，回复“继续”接着填"
+	txtCancelled     = "已取消，草稿已删除。"
+	txtStillCancel   = "本次填报已取消。回复“继续”可以接着填（草稿保留7天）。" // a draft kept by 取消 before it deleted
 
 	txtReviewHead    = "请核对："
 	txtReviewFoot    = "回复“提交”提交，“修改 N”修改第N项"
