@@ -26,9 +26,10 @@ import (
 const hzAdminToken = "e2e-hazard-admin-token"
 
 // hzBot starts a bot whose scheduler does not run (the test runs the
-// reminder jobs itself, at the days it needs) with an admin token.
+// reminder jobs itself, at the days it needs) with an admin token. The test
+// fails if the simulator had to drop a message over the per-member limit.
 func hzBot(t *testing.T, v variant) *e2e.Bot {
-	return start(t, v, scSimLimit, func(o *e2e.Options) {
+	b := start(t, v, func(o *e2e.Options) {
 		o.App.NoScheduler = true
 		prev := o.Configure
 		o.Configure = func(c *config.Config) {
@@ -38,6 +39,8 @@ func hzBot(t *testing.T, v variant) *e2e.Bot {
 			c.AdminToken = hzAdminToken
 		}
 	})
+	t.Cleanup(func() { scNoDrops(t, b) })
+	return b
 }
 
 // hzRemind runs reminder kinds of the day of at, as the scheduled jobs do.

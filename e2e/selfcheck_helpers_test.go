@@ -26,13 +26,13 @@ import (
 // to that, so a long form pauses for up to a minute now and then.
 const scWait = 3 * time.Minute
 
-// scSimLimit lets the simulator deliver 60 messages a rolling minute to a
-// member. The sender keeps to 30 per clock minute (cache.Allow), which can put
-// up to 60 into a rolling minute across the turn of a minute; WeCom's own
-// window is rolling, and the simulator, like WeCom, would drop the excess
-// silently. A long form typed fast hits that; see the report on the sender.
-func scSimLimit(o *e2e.Options) {
-	o.App.SimConfig = func(c *wecomsim.Config) { c.PerMemberPerMinute = 60 }
+// scNoDrops fails t when b's simulator dropped a message for WeCom's
+// per-member limit (30 in any 60 s), which the sender must keep to.
+func scNoDrops(t *testing.T, b *e2e.Bot) {
+	t.Helper()
+	if n := b.Sim.Dropped(); n > 0 {
+		t.Errorf("the simulator dropped %d messages over the per-member limit", n)
+	}
 }
 
 // scRoster is one scenario's own township, enterprise and people (unique per

@@ -24,7 +24,8 @@ import (
 // own enterprise and people.
 func TestSelfCheck(t *testing.T) {
 	eachVariant(t, func(t *testing.T, v variant) {
-		b := start(t, v, scSimLimit)
+		b := start(t, v)
+		t.Cleanup(func() { scNoDrops(t, b) })
 
 		t.Run("a full 九小场所 form with photos, signed by the principal", func(t *testing.T) {
 			t.Parallel()
@@ -272,7 +273,6 @@ func TestSelfCheckRestart(t *testing.T) {
 		dbURL, redisURL, dataDir := v.db(t), v.redis(t), t.TempDir()
 		opt := e2e.Options{DatabaseURL: dbURL, RedisURL: redisURL, DataDir: dataDir,
 			App: app.Options{Logger: logger(), SenderBackoff: shortBackoff}}
-		scSimLimit(&opt)
 		b1, err := e2e.Start(opt)
 		if err != nil {
 			t.Fatal(err)
@@ -286,6 +286,7 @@ func TestSelfCheckRestart(t *testing.T) {
 		boss.say("锁了")
 		boss.say("1").has(t, "照片")
 		boss.photo(scPhoto(30)).has(t, "收到第 1 张")
+		scNoDrops(t, b1)
 		if err := b1.Stop(); err != nil {
 			t.Fatalf("stop: %v", err)
 		}
@@ -311,5 +312,6 @@ func TestSelfCheckRestart(t *testing.T) {
 		if len(hs) != 1 || hs[0].Status != safetybot.HazardFixed {
 			t.Fatalf("hazards after the restart %+v", hs)
 		}
+		scNoDrops(t, b2)
 	})
 }

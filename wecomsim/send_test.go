@@ -279,6 +279,25 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("after a minute: %d messages", len(msgs))
 		}
 	})
+	t.Run("the minute is rolling, not the clock's", func(t *testing.T) {
+		e := newEnv(t, wecomsim.Config{})
+		e.clock.Advance(50 * time.Second) // 09:00:50
+		for i := range 30 {
+			wantErrCode(t, e.send(textBody("alice", fmt.Sprint("m", i))), 0)
+		}
+		e.clock.Advance(20 * time.Second) // 09:01:10: a new clock minute
+		wantErrCode(t, e.send(textBody("alice", "after the turn of the minute")), 0)
+		e.clock.Advance(40*time.Second - time.Millisecond) // 09:01:49.999
+		wantErrCode(t, e.send(textBody("alice", "a moment early")), 0)
+		if n, d := len(e.sim.Messages("alice")), e.sim.Dropped(); n != 30 || d != 2 {
+			t.Fatalf("within 60 s of the first: %d delivered, %d dropped; want 30 and 2", n, d)
+		}
+		e.clock.Advance(time.Millisecond) // 09:01:50: the first 30 are a minute old
+		wantErrCode(t, e.send(textBody("alice", "a minute later")), 0)
+		if n := len(e.sim.Messages("alice")); n != 31 {
+			t.Fatalf("a minute after the first: %d delivered, want 31", n)
+		}
+	})
 	t.Run("hourly cap", func(t *testing.T) {
 		e := newEnv(t, wecomsim.Config{PerMemberPerMinute: 1000, PerMemberPerHour: 5})
 		for i := range 6 {

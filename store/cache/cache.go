@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// Window is the span Allow counts admissions over: WeCom allows an app a
+// number of messages to one member in any 60 seconds, not per clock minute.
+const Window = time.Minute
+
 // Cache is what the bot needs from shared state. It is also a silenceper
 // cache.Cache (Get/Set/IsExist/Delete) for the access token.
 type Cache interface {
@@ -17,8 +21,11 @@ type Cache interface {
 	IsExist(key string) bool
 	Delete(key string) error
 
-	// Allow counts one message to member in the current minute and reports
-	// whether it stays within limit; when not, retry is when the window resets.
+	// Allow admits one message to member when fewer than limit were admitted
+	// in the last Window (a rolling window, as WeCom counts), and records it.
+	// When it refuses, retry is how long until the next admission is possible:
+	// the moment the oldest admission that keeps member at limit leaves the
+	// window. A limit below 1 is an error.
 	Allow(ctx context.Context, member string, limit int) (ok bool, retry time.Duration, err error)
 	// LockToken serialises access-token fetches across replicas.
 	LockToken(ctx context.Context, key string) (unlock func(), err error)

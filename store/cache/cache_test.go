@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,25 +51,130 @@ func TestTokenRoundTrip(t *testing.T) {
 	})
 }
 
+// newRedis connects a second client to the test Redis, as another replica would.
+func newRedis(t *testing.T) *cache.Redis {
+	t.Helper()
+	r, err := cache.NewRedis(storetest.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// fakeClock is a settable clock for Allow.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// admit calls Allow n times and fails unless every call is admitted.
+func admit(t *testing.T, c cache.Cache, member string, n int) {
+	t.Helper()
+	for i := range n {
+		if ok, retry, err := c.Allow(context.Background(), member, 30); !ok || err != nil {
+			t.Fatalf("message %d of %d refused (retry %v): %v", i+1, n, retry, err)
+		}
+	}
+}
+
+// refused fails unless Allow refuses member with a wait of exactly want.
+func refused(t *testing.T, c cache.Cache, member string, want time.Duration) {
+	t.Helper()
+	ok, retry, err := c.Allow(context.Background(), member, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok || retry != want {
+		t.Fatalf("allowed=%v retry=%v, want refused with retry %v", ok, retry, want)
+	}
+}
+
+// TestAllowPerMember: on the real clock (the Redis server's for Redis), 30
+// messages go through at once and the 31st waits until the first is a
+// minute old; another member is not affected.
 func TestAllowPerMember(t *testing.T) {
 	each(t, func(t *testing.T, c cache.Cache) {
-		ctx := context.Background()
-		// Stay clear of a minute boundary so the window does not reset mid-test.
-		if s := time.Now().Second(); s > 55 {
-			time.Sleep(time.Duration(61-s) * time.Second)
-		}
 		alice, bob := unique("alice"), unique("bob")
-		for i := 0; i < 30; i++ {
-			if ok, _, err := c.Allow(ctx, alice, 30); !ok || err != nil {
-				t.Fatalf("message %d refused: %v", i+1, err)
+		start := time.Now()
+		admit(t, c, alice, 30)
+		ok, retry, err := c.Allow(context.Background(), alice, 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if min := cache.Window - time.Since(start) - 50*time.Millisecond; ok || retry < min || retry > cache.Window {
+			t.Fatalf("31st allowed=%v retry=%v, want refused with retry in [%v, %v]", ok, retry, min, cache.Window)
+		}
+		admit(t, c, bob, 1)
+	})
+}
+
+// TestAllowRollingWindow: the limit holds over any 60 seconds, also across
+// the turn of a clock minute, and the wait is until the oldest admission
+// that keeps the member at the limit is a minute old.
+func TestAllowRollingWindow(t *testing.T) {
+	each(t, func(t *testing.T, c cache.Cache) {
+		clock := &fakeClock{}
+		cache.SetClock(c, clock.Now)
+		at := func(hms string) {
+			tm, err := time.Parse("2006-01-02 15:04:05.999", "2024-05-29 "+hms)
+			if err != nil {
+				t.Fatal(err)
 			}
+			clock.Set(tm)
 		}
-		ok, retry, _ := c.Allow(ctx, alice, 30)
-		if ok || retry <= 0 || retry > time.Minute {
-			t.Fatalf("31st allowed=%v retry=%v", ok, retry)
+		alice := unique("alice")
+		at("09:00:50")
+		admit(t, c, alice, 10)
+		at("09:00:55")
+		admit(t, c, alice, 20)
+		refused(t, c, alice, 55*time.Second)
+		at("09:01:10") // a new clock minute, but 30 in the last 60 s
+		refused(t, c, alice, 40*time.Second)
+		at("09:01:49.999")
+		refused(t, c, alice, time.Millisecond)
+		at("09:01:50") // the ten of :50 are a minute old
+		admit(t, c, alice, 10)
+		refused(t, c, alice, 5*time.Second)
+		at("09:01:55")
+		admit(t, c, alice, 20)
+		refused(t, c, alice, 55*time.Second)
+	})
+}
+
+// TestAllowSharedByReplicas: two replicas on one Redis count a member's
+// messages together.
+func TestAllowSharedByReplicas(t *testing.T) {
+	a, b := newRedis(t), newRedis(t)
+	alice := unique("alice")
+	for range 15 {
+		admit(t, a, alice, 1)
+		admit(t, b, alice, 1)
+	}
+	for _, r := range []*cache.Redis{a, b} {
+		if ok, retry, err := r.Allow(context.Background(), alice, 30); ok || err != nil || retry <= 0 || retry > cache.Window {
+			t.Fatalf("31st allowed=%v retry=%v err=%v, want refused", ok, retry, err)
 		}
-		if ok, _, _ := c.Allow(ctx, bob, 30); !ok {
-			t.Fatal("bob limited by alice")
+	}
+}
+
+// TestAllowRejectsNoLimit: a limit below 1 is a caller's mistake, not a refusal.
+func TestAllowRejectsNoLimit(t *testing.T) {
+	each(t, func(t *testing.T, c cache.Cache) {
+		if _, _, err := c.Allow(context.Background(), unique("alice"), 0); err == nil {
+			t.Fatal("limit 0 accepted")
 		}
 	})
 }

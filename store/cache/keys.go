@@ -1,12 +1,10 @@
 package cache
 
-import "strconv"
-
 // prefix namespaces every key of this application in a shared Redis.
 const prefix = "safetybot:"
 
 func tokenKey(k string) string { return prefix + "token:" + k }
 
-func rateKey(member string, minute int64) string {
-	return prefix + "rate:" + member + ":" + strconv.FormatInt(minute, 10)
-}
+// rateKey holds member's admission times (a sorted set in Redis). Keys of the
+// former per-minute counters ended in ":<minute>" and never clash with it.
+func rateKey(member string) string { return prefix + "rate:" + member }

@@ -2,15 +2,20 @@ package cache
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 )
 
 // Memory is the in-process Cache for a single replica.
 type Memory struct {
-	mu    sync.Mutex
-	items map[string]memItem
-	now   func() time.Time
+	mu        sync.Mutex
+	items     map[string]memItem
+	sent      map[string][]time.Time // member → admissions in the window, oldest first
+	lastSweep time.Time              // when sent was last cleared of idle members
+	now       func() time.Time
 }
 
 type memItem struct {
@@ -19,7 +24,9 @@ type memItem struct {
 }
 
 // NewMemory returns an empty in-process cache.
-func NewMemory() *Memory { return &Memory{items: map[string]memItem{}, now: time.Now} }
+func NewMemory() *Memory {
+	return &Memory{items: map[string]memItem{}, sent: map[string][]time.Time{}, now: time.Now}
+}
 
 // Get returns the value or nil.
 func (m *Memory) Get(key string) interface{} {
@@ -55,27 +62,49 @@ func (m *Memory) Delete(key string) error {
 	return nil
 }
 
-// Allow counts against a fixed one-minute window per member.
+// Allow admits against a rolling Window per member.
 func (m *Memory) Allow(_ context.Context, member string, limit int) (bool, time.Duration, error) {
-	now := m.now()
-	minute := now.Unix() / 60
-	k := rateKey(member, minute)
+	if limit < 1 {
+		return false, 0, fmt.Errorf("rate limit for %s: limit %d is below 1", member, limit)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	it := m.items[k]
-	n, _ := it.val.(int)
-	if n >= limit {
-		return false, time.Until(time.Unix((minute+1)*60, 0)), nil
+	now := m.now()
+	m.sweepLocked(now)
+	ts := inWindow(m.sent[member], now)
+	if len(ts) >= limit {
+		m.sent[member] = ts
+		return false, ts[len(ts)-limit].Add(Window).Sub(now), nil
 	}
-	m.items[k] = memItem{val: n + 1, expires: time.Unix((minute+2)*60, 0)}
-	if len(m.items) > 100000 {
-		for key, v := range m.items {
-			if !v.expires.IsZero() && now.After(v.expires) {
-				delete(m.items, key)
-			}
+	m.sent[member] = insertSorted(ts, now)
+	return true, 0, nil
+}
+
+// inWindow returns the admissions of ts (oldest first) still in the window
+// that ends at now: those less than Window old.
+func inWindow(ts []time.Time, now time.Time) []time.Time {
+	start := now.Add(-Window)
+	return ts[sort.Search(len(ts), func(i int) bool { return ts[i].After(start) }):]
+}
+
+// insertSorted adds t to ts keeping it oldest first (a clock set back may
+// tell a time before the last admission).
+func insertSorted(ts []time.Time, t time.Time) []time.Time {
+	return slices.Insert(ts, sort.Search(len(ts), func(i int) bool { return ts[i].After(t) }), t)
+}
+
+// sweepLocked forgets, at most once per Window, the members with no admission
+// left in the window, so the map holds only recently active members.
+func (m *Memory) sweepLocked(now time.Time) {
+	if now.Sub(m.lastSweep) < Window {
+		return
+	}
+	m.lastSweep = now
+	for member, ts := range m.sent {
+		if len(inWindow(ts, now)) == 0 {
+			delete(m.sent, member)
 		}
 	}
-	return true, 0, nil
 }
 
 // Ping always succeeds.

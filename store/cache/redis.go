@@ -3,6 +3,8 @@ package cache
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -13,6 +15,7 @@ import (
 type Redis struct {
 	c     *redis.Client
 	local *Memory
+	now   func() time.Time // Allow's clock; nil: the Redis server's TIME
 }
 
 // NewRedis connects to a redis:// URL. It does not fail when Redis is down:
@@ -75,21 +78,50 @@ func (r *Redis) Delete(key string) error {
 	return r.c.Del(ctx, tokenKey(key)).Err()
 }
 
-// Allow counts against a fixed one-minute window per member, shared by replicas.
+// allowScript admits one message to a member against a rolling window, in one
+// atomic step for all replicas. KEYS[1] is the member's sorted set of
+// admissions scored by time in microseconds. ARGV: limit, window (µs), now
+// (µs; 0 takes the Redis server's TIME, so replicas share one clock), and a
+// unique id for this admission. It returns {1, 0} when admitted, else {0, µs
+// until the next admission is possible}.
+var allowScript = redis.NewScript(`
+local limit, window, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if now == 0 then
+	local t = redis.call("TIME")
+	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - window)
+local n = redis.call("ZCARD", KEYS[1])
+if n < limit then
+	redis.call("ZADD", KEYS[1], now, ARGV[4])
+	redis.call("PEXPIRE", KEYS[1], math.ceil(window / 1000))
+	return {1, 0}
+end
+local edge = redis.call("ZRANGE", KEYS[1], n - limit, n - limit, "WITHSCORES")
+return {0, tonumber(edge[2]) + window - now}
+`)
+
+// Allow admits against a rolling Window per member, shared by replicas.
 func (r *Redis) Allow(ctx context.Context, member string, limit int) (bool, time.Duration, error) {
-	now := time.Now()
-	minute := now.Unix() / 60
-	k := rateKey(member, minute)
-	pipe := r.c.TxPipeline()
-	incr := pipe.Incr(ctx, k)
-	pipe.Expire(ctx, k, 2*time.Minute)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return false, 0, err
+	if limit < 1 {
+		return false, 0, fmt.Errorf("rate limit for %s: limit %d is below 1", member, limit)
 	}
-	if incr.Val() > int64(limit) {
-		return false, time.Until(time.Unix((minute+1)*60, 0)), nil
+	var now int64 // 0: the script reads the server's clock
+	if r.now != nil {
+		now = r.now().UnixMicro()
 	}
-	return true, 0, nil
+	id := strconv.FormatUint(rand.Uint64(), 36)
+	res, err := allowScript.Run(ctx, r.c, []string{rateKey(member)}, limit, Window.Microseconds(), now, id).Int64Slice()
+	if err != nil {
+		return false, 0, fmt.Errorf("rate limit for %s: %w", member, err)
+	}
+	if len(res) != 2 {
+		return false, 0, fmt.Errorf("rate limit for %s: script answered %v", member, res)
+	}
+	if res[0] == 1 {
+		return true, 0, nil
+	}
+	return false, time.Duration(res[1]) * time.Microsecond, nil
 }
 
 // Ping checks Redis.
