@@ -215,7 +215,7 @@ func (s *Sender) send(ctx context.Context, rows []store.OutboxRow) []store.Outbo
 	// Per-member limit: a recipient over its minute budget delays the batch.
 	if first.Kind == "send" {
 		for _, u := range recipients {
-			ok, retry, err := s.cache.Allow(ctx, u, PerMemberPerMinute)
+			ok, retry, err := s.cache.Allow(ctx, strings.ToLower(u), PerMemberPerMinute) // WeCom userids are case-insensitive
 			if err != nil {
 				s.log.Warn("rate limiter unavailable; sending without it", "err", err)
 				break
