@@ -212,17 +212,19 @@ func (s *Sender) send(ctx context.Context, rows []store.OutboxRow) []store.Outbo
 		recipients[i] = r.Recipient
 	}
 	first := rows[0]
-	// Per-member limit: a recipient over its minute budget delays the batch.
+	// Per-member limit: when any recipient is over its budget the batch waits,
+	// and nobody's budget is used. WeCom counts userids case-insensitively.
 	if first.Kind == "send" {
-		for _, u := range recipients {
-			ok, retry, err := s.cache.Allow(ctx, strings.ToLower(u), PerMemberPerMinute) // WeCom userids are case-insensitive
-			if err != nil {
-				s.log.Warn("rate limiter unavailable; sending without it", "err", err)
-				break
-			}
-			if !ok {
-				return s.retryAll(results, first.Attempts, retry+time.Duration(rand.IntN(1000))*time.Millisecond, 0, "per-member rate limit")
-			}
+		members := make([]string, len(recipients))
+		for i, u := range recipients {
+			members[i] = strings.ToLower(u)
+		}
+		ok, retry, err := s.cache.AllowAll(ctx, members, PerMemberPerMinute)
+		switch {
+		case err != nil:
+			s.log.Warn("rate limiter unavailable; sending without it", "err", err)
+		case !ok:
+			return s.retryAll(results, first.Attempts, retry+time.Duration(rand.IntN(1000))*time.Millisecond, 0, "per-member rate limit")
 		}
 	}
 	body := json.RawMessage(first.Payload)

@@ -27,6 +27,10 @@ type Cache interface {
 	// the moment the oldest admission that keeps member at limit leaves the
 	// window. A limit below 1 is an error.
 	Allow(ctx context.Context, member string, limit int) (ok bool, retry time.Duration, err error)
+	// AllowAll is Allow for one message to several members, all or nothing:
+	// it admits and records the message for every member when each of them is
+	// below limit, else it records nothing and retry is the longest wait.
+	AllowAll(ctx context.Context, members []string, limit int) (ok bool, retry time.Duration, err error)
 	// LockToken serialises access-token fetches across replicas.
 	LockToken(ctx context.Context, key string) (unlock func(), err error)
 	// Ping checks the backing service (always nil in process).

@@ -154,6 +154,38 @@ func TestAllowRollingWindow(t *testing.T) {
 	})
 }
 
+// TestAllowAllIsAllOrNothing: a message to several members is admitted for
+// all of them or for none; a refusal uses up nobody's budget and waits for
+// the member who is furthest over.
+func TestAllowAllIsAllOrNothing(t *testing.T) {
+	each(t, func(t *testing.T, c cache.Cache) {
+		clock := &fakeClock{}
+		cache.SetClock(c, clock.Now)
+		t0 := time.Date(2024, 5, 29, 9, 0, 0, 0, time.UTC)
+		clock.Set(t0)
+		ctx := context.Background()
+		alice, bob, carol := unique("alice"), unique("bob"), unique("carol")
+		admit(t, c, alice, 29)
+		clock.Set(t0.Add(10 * time.Second))
+		admit(t, c, bob, 30)
+		clock.Set(t0.Add(20 * time.Second))
+		group := []string{alice, bob, carol}
+		if ok, retry, err := c.AllowAll(ctx, group, 30); ok || err != nil || retry != 50*time.Second {
+			t.Fatalf("bob is full: allowed=%v retry=%v err=%v, want refused for 50s", ok, retry, err)
+		}
+		// Nobody's budget was used: alice still has one, carol thirty.
+		admit(t, c, alice, 1)
+		admit(t, c, carol, 30)
+		refused(t, c, carol, time.Minute)
+		clock.Set(t0.Add(80 * time.Second)) // everyone's have left the window
+		if ok, _, err := c.AllowAll(ctx, group, 30); !ok || err != nil {
+			t.Fatalf("after a minute: allowed=%v err=%v", ok, err)
+		}
+		admit(t, c, carol, 29)
+		refused(t, c, carol, time.Minute)
+	})
+}
+
 // TestAllowSharedByReplicas: two replicas on one Redis count a member's
 // messages together.
 func TestAllowSharedByReplicas(t *testing.T) {

@@ -63,20 +63,36 @@ func (m *Memory) Delete(key string) error {
 }
 
 // Allow admits against a rolling Window per member.
-func (m *Memory) Allow(_ context.Context, member string, limit int) (bool, time.Duration, error) {
+func (m *Memory) Allow(ctx context.Context, member string, limit int) (bool, time.Duration, error) {
+	return m.AllowAll(ctx, []string{member}, limit)
+}
+
+// AllowAll admits one message to every member or to none.
+func (m *Memory) AllowAll(_ context.Context, members []string, limit int) (bool, time.Duration, error) {
+	if len(members) == 0 {
+		return true, 0, nil
+	}
 	if limit < 1 {
-		return false, 0, fmt.Errorf("rate limit for %s: limit %d is below 1", member, limit)
+		return false, 0, fmt.Errorf("rate limit for %s: limit %d is below 1", members[0], limit)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	m.sweepLocked(now)
-	ts := inWindow(m.sent[member], now)
-	if len(ts) >= limit {
+	var wait time.Duration
+	for _, member := range members {
+		ts := inWindow(m.sent[member], now)
 		m.sent[member] = ts
-		return false, ts[len(ts)-limit].Add(Window).Sub(now), nil
+		if len(ts) >= limit {
+			wait = max(wait, ts[len(ts)-limit].Add(Window).Sub(now))
+		}
 	}
-	m.sent[member] = insertSorted(ts, now)
+	if wait > 0 {
+		return false, wait, nil
+	}
+	for _, member := range members {
+		m.sent[member] = insertSorted(m.sent[member], now)
+	}
 	return true, 0, nil
 }
 

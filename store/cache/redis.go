@@ -78,45 +78,66 @@ func (r *Redis) Delete(key string) error {
 	return r.c.Del(ctx, tokenKey(key)).Err()
 }
 
-// allowScript admits one message to a member against a rolling window, in one
-// atomic step for all replicas. KEYS[1] is the member's sorted set of
-// admissions scored by time in microseconds. ARGV: limit, window (µs), now
-// (µs; 0 takes the Redis server's TIME, so replicas share one clock), and a
-// unique id for this admission. It returns {1, 0} when admitted, else {0, µs
-// until the next admission is possible}.
+// allowScript admits one message to every member against a rolling window,
+// or to none, in one atomic step for all replicas. Each KEYS[i] is a member's
+// sorted set of admissions scored by time in microseconds. ARGV: limit,
+// window (µs), now (µs; 0 takes the Redis server's TIME, so replicas share one
+// clock), and a unique id for this admission. It returns {1, 0} when admitted,
+// else {0, µs until every member can be admitted again}.
 var allowScript = redis.NewScript(`
 local limit, window, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 if now == 0 then
 	local t = redis.call("TIME")
 	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
-redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now - window)
-local n = redis.call("ZCARD", KEYS[1])
-if n < limit then
-	redis.call("ZADD", KEYS[1], now, ARGV[4])
-	redis.call("PEXPIRE", KEYS[1], math.ceil(window / 1000))
-	return {1, 0}
+local wait = 0
+for _, key in ipairs(KEYS) do
+	redis.call("ZREMRANGEBYSCORE", key, "-inf", now - window)
+	local n = redis.call("ZCARD", key)
+	if n >= limit then
+		local edge = redis.call("ZRANGE", key, n - limit, n - limit, "WITHSCORES")
+		wait = math.max(wait, tonumber(edge[2]) + window - now)
+	end
 end
-local edge = redis.call("ZRANGE", KEYS[1], n - limit, n - limit, "WITHSCORES")
-return {0, tonumber(edge[2]) + window - now}
+if wait > 0 then
+	return {0, wait}
+end
+for _, key in ipairs(KEYS) do
+	redis.call("ZADD", key, now, ARGV[4])
+	redis.call("PEXPIRE", key, math.ceil(window / 1000))
+end
+return {1, 0}
 `)
 
 // Allow admits against a rolling Window per member, shared by replicas.
 func (r *Redis) Allow(ctx context.Context, member string, limit int) (bool, time.Duration, error) {
+	return r.AllowAll(ctx, []string{member}, limit)
+}
+
+// AllowAll admits one message to every member or to none, in one atomic
+// script (one round trip for a batch of up to 1000 recipients).
+func (r *Redis) AllowAll(ctx context.Context, members []string, limit int) (bool, time.Duration, error) {
+	if len(members) == 0 {
+		return true, 0, nil
+	}
 	if limit < 1 {
-		return false, 0, fmt.Errorf("rate limit for %s: limit %d is below 1", member, limit)
+		return false, 0, fmt.Errorf("rate limit for %s: limit %d is below 1", members[0], limit)
 	}
 	var now int64 // 0: the script reads the server's clock
 	if r.now != nil {
 		now = r.now().UnixMicro()
 	}
+	keys := make([]string, len(members))
+	for i, m := range members {
+		keys[i] = rateKey(m)
+	}
 	id := strconv.FormatUint(rand.Uint64(), 36)
-	res, err := allowScript.Run(ctx, r.c, []string{rateKey(member)}, limit, Window.Microseconds(), now, id).Int64Slice()
+	res, err := allowScript.Run(ctx, r.c, keys, limit, Window.Microseconds(), now, id).Int64Slice()
 	if err != nil {
-		return false, 0, fmt.Errorf("rate limit for %s: %w", member, err)
+		return false, 0, fmt.Errorf("rate limit for %s: %w", members[0], err)
 	}
 	if len(res) != 2 {
-		return false, 0, fmt.Errorf("rate limit for %s: script answered %v", member, res)
+		return false, 0, fmt.Errorf("rate limit for %s: script answered %v", members[0], res)
 	}
 	if res[0] == 1 {
 		return true, 0, nil
