@@ -18,9 +18,11 @@ import (
 
 // Sender policy.
 const (
-	// PerMemberPerMinute is WeCom's per-member app message limit; excess is
-	// silently dropped by WeCom, so the sender must not exceed it.
+	// PerMemberPerMinute and PerMemberPerHour are WeCom's per-member app
+	// message limits (rolling windows); the excess is dropped silently, so the
+	// sender holds messages back instead.
 	PerMemberPerMinute = 30
+	PerMemberPerHour   = 1000
 	// MaxSendAttempts before a retryable failure becomes final.
 	MaxSendAttempts = 12
 	// DuplicateWindow is WeCom's longest duplicate-check interval. A claimed row
@@ -38,6 +40,9 @@ const (
 	// are made in parallel.
 	claimMaxBatches = 8
 )
+
+// memberLimits are the per-member limits every message/send respects.
+var memberLimits = []cache.Limit{{N: PerMemberPerMinute, Per: time.Minute}, {N: PerMemberPerHour, Per: time.Hour}}
 
 // Sender turns outbox rows into WeCom API calls: one call per batch (≤ 1000
 // recipients sharing one body), rate limited per member, with retries and
@@ -219,7 +224,7 @@ func (s *Sender) send(ctx context.Context, rows []store.OutboxRow) []store.Outbo
 		for i, u := range recipients {
 			members[i] = strings.ToLower(u)
 		}
-		ok, retry, err := s.cache.AllowAll(ctx, members, PerMemberPerMinute)
+		ok, retry, err := s.cache.AllowAll(ctx, members, memberLimits...)
 		switch {
 		case err != nil:
 			s.log.Warn("rate limiter unavailable; sending without it", "err", err)

@@ -170,7 +170,7 @@ func TestAllowAllIsAllOrNothing(t *testing.T) {
 		admit(t, c, bob, 30)
 		clock.Set(t0.Add(20 * time.Second))
 		group := []string{alice, bob, carol}
-		if ok, retry, err := c.AllowAll(ctx, group, 30); ok || err != nil || retry != 50*time.Second {
+		if ok, retry, err := c.AllowAll(ctx, group, perMinute); ok || err != nil || retry != 50*time.Second {
 			t.Fatalf("bob is full: allowed=%v retry=%v err=%v, want refused for 50s", ok, retry, err)
 		}
 		// Nobody's budget was used: alice still has one, carol thirty.
@@ -178,11 +178,50 @@ func TestAllowAllIsAllOrNothing(t *testing.T) {
 		admit(t, c, carol, 30)
 		refused(t, c, carol, time.Minute)
 		clock.Set(t0.Add(80 * time.Second)) // everyone's have left the window
-		if ok, _, err := c.AllowAll(ctx, group, 30); !ok || err != nil {
+		if ok, _, err := c.AllowAll(ctx, group, perMinute); !ok || err != nil {
 			t.Fatalf("after a minute: allowed=%v err=%v", ok, err)
 		}
 		admit(t, c, carol, 29)
 		refused(t, c, carol, time.Minute)
+	})
+}
+
+var perMinute = cache.Limit{N: 30, Per: cache.Window}
+
+// TestAllowAllMinuteAndHour: under two limits (here 30 a minute and 40 an
+// hour) a member waits for whichever is reached, until its oldest counted
+// admission leaves that window.
+func TestAllowAllMinuteAndHour(t *testing.T) {
+	each(t, func(t *testing.T, c cache.Cache) {
+		clock := &fakeClock{}
+		cache.SetClock(c, clock.Now)
+		t0 := time.Date(2024, 5, 29, 9, 0, 0, 0, time.UTC)
+		ctx := context.Background()
+		limits := []cache.Limit{perMinute, {N: 40, Per: time.Hour}}
+		alice := []string{unique("alice")}
+		send := func(at time.Duration, n int) {
+			t.Helper()
+			clock.Set(t0.Add(at))
+			for i := range n {
+				if ok, retry, err := c.AllowAll(ctx, alice, limits...); !ok || err != nil {
+					t.Fatalf("at %s message %d of %d refused (retry %s, %v)", at, i+1, n, retry, err)
+				}
+			}
+		}
+		wait := func(at, want time.Duration) {
+			t.Helper()
+			clock.Set(t0.Add(at))
+			if ok, retry, err := c.AllowAll(ctx, alice, limits...); ok || err != nil || retry != want {
+				t.Fatalf("at %s: allowed=%v retry=%s err=%v, want refused for %s", at, ok, retry, err, want)
+			}
+		}
+		send(0, 30)
+		wait(30*time.Second, 30*time.Second) // the minute's limit
+		send(time.Minute, 10)                // 40 in the hour
+		wait(2*time.Minute, 58*time.Minute)  // the hour's: until the first 30 are an hour old
+		wait(time.Hour-time.Millisecond, time.Millisecond)
+		send(time.Hour, 30)
+		wait(time.Hour+time.Second, 59*time.Second)
 	})
 }
 

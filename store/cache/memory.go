@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -13,7 +12,7 @@ import (
 type Memory struct {
 	mu        sync.Mutex
 	items     map[string]memItem
-	sent      map[string][]time.Time // member → admissions in the window, oldest first
+	sent      map[string][]time.Time // member → admissions in MaxWindow, oldest first
 	lastSweep time.Time              // when sent was last cleared of idle members
 	now       func() time.Time
 }
@@ -64,16 +63,16 @@ func (m *Memory) Delete(key string) error {
 
 // Allow admits against a rolling Window per member.
 func (m *Memory) Allow(ctx context.Context, member string, limit int) (bool, time.Duration, error) {
-	return m.AllowAll(ctx, []string{member}, limit)
+	return m.AllowAll(ctx, []string{member}, Limit{N: limit, Per: Window})
 }
 
 // AllowAll admits one message to every member or to none.
-func (m *Memory) AllowAll(_ context.Context, members []string, limit int) (bool, time.Duration, error) {
+func (m *Memory) AllowAll(_ context.Context, members []string, limits ...Limit) (bool, time.Duration, error) {
 	if len(members) == 0 {
 		return true, 0, nil
 	}
-	if limit < 1 {
-		return false, 0, fmt.Errorf("rate limit for %s: limit %d is below 1", members[0], limit)
+	if err := checkLimits(members[0], limits); err != nil {
+		return false, 0, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -81,10 +80,12 @@ func (m *Memory) AllowAll(_ context.Context, members []string, limit int) (bool,
 	m.sweepLocked(now)
 	var wait time.Duration
 	for _, member := range members {
-		ts := inWindow(m.sent[member], now)
+		ts := since(m.sent[member], now, MaxWindow)
 		m.sent[member] = ts
-		if len(ts) >= limit {
-			wait = max(wait, ts[len(ts)-limit].Add(Window).Sub(now))
+		for _, l := range limits {
+			if in := since(ts, now, l.Per); len(in) >= l.N {
+				wait = max(wait, in[len(in)-l.N].Add(l.Per).Sub(now))
+			}
 		}
 	}
 	if wait > 0 {
@@ -96,10 +97,10 @@ func (m *Memory) AllowAll(_ context.Context, members []string, limit int) (bool,
 	return true, 0, nil
 }
 
-// inWindow returns the admissions of ts (oldest first) still in the window
-// that ends at now: those less than Window old.
-func inWindow(ts []time.Time, now time.Time) []time.Time {
-	start := now.Add(-Window)
+// since returns the admissions of ts (oldest first) still in the window of
+// length per that ends at now: those less than per old.
+func since(ts []time.Time, now time.Time, per time.Duration) []time.Time {
+	start := now.Add(-per)
 	return ts[sort.Search(len(ts), func(i int) bool { return ts[i].After(start) }):]
 }
 
@@ -110,14 +111,14 @@ func insertSorted(ts []time.Time, t time.Time) []time.Time {
 }
 
 // sweepLocked forgets, at most once per Window, the members with no admission
-// left in the window, so the map holds only recently active members.
+// left in MaxWindow, so the map holds only recently active members.
 func (m *Memory) sweepLocked(now time.Time) {
 	if now.Sub(m.lastSweep) < Window {
 		return
 	}
 	m.lastSweep = now
 	for member, ts := range m.sent {
-		if len(inWindow(ts, now)) == 0 {
+		if len(since(ts, now, MaxWindow)) == 0 {
 			delete(m.sent, member)
 		}
 	}

@@ -78,50 +78,54 @@ func (r *Redis) Delete(key string) error {
 	return r.c.Del(ctx, tokenKey(key)).Err()
 }
 
-// allowScript admits one message to every member against a rolling window,
-// or to none, in one atomic step for all replicas. Each KEYS[i] is a member's
-// sorted set of admissions scored by time in microseconds. ARGV: limit,
-// window (µs), now (µs; 0 takes the Redis server's TIME, so replicas share one
-// clock), and a unique id for this admission. It returns {1, 0} when admitted,
-// else {0, µs until every member can be admitted again}.
+// allowScript admits one message to every member under every limit, or to
+// none, in one atomic step for all replicas. Each KEYS[i] is a member's sorted
+// set of admissions scored by time in microseconds. ARGV: the longest window
+// kept (µs), now (µs; 0 takes the Redis server's TIME, so replicas share one
+// clock), a unique id for this admission, then pairs of limit and window (µs).
+// It returns {1, 0} when admitted, else {0, µs until all can be admitted}.
 var allowScript = redis.NewScript(`
-local limit, window, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local keep, now, id = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 if now == 0 then
 	local t = redis.call("TIME")
 	now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 local wait = 0
 for _, key in ipairs(KEYS) do
-	redis.call("ZREMRANGEBYSCORE", key, "-inf", now - window)
-	local n = redis.call("ZCARD", key)
-	if n >= limit then
-		local edge = redis.call("ZRANGE", key, n - limit, n - limit, "WITHSCORES")
-		wait = math.max(wait, tonumber(edge[2]) + window - now)
+	redis.call("ZREMRANGEBYSCORE", key, "-inf", now - keep)
+	for i = 4, #ARGV, 2 do
+		local limit, window = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+		local after = string.format("(%.0f", now - window) -- exclusive; no exponent notation
+		local n = redis.call("ZCOUNT", key, after, "+inf")
+		if n >= limit then
+			local edge = redis.call("ZRANGEBYSCORE", key, after, "+inf", "WITHSCORES", "LIMIT", n - limit, 1)
+			wait = math.max(wait, tonumber(edge[2]) + window - now)
+		end
 	end
 end
 if wait > 0 then
 	return {0, wait}
 end
 for _, key in ipairs(KEYS) do
-	redis.call("ZADD", key, now, ARGV[4])
-	redis.call("PEXPIRE", key, math.ceil(window / 1000))
+	redis.call("ZADD", key, now, id)
+	redis.call("PEXPIRE", key, math.ceil(keep / 1000))
 end
 return {1, 0}
 `)
 
 // Allow admits against a rolling Window per member, shared by replicas.
 func (r *Redis) Allow(ctx context.Context, member string, limit int) (bool, time.Duration, error) {
-	return r.AllowAll(ctx, []string{member}, limit)
+	return r.AllowAll(ctx, []string{member}, Limit{N: limit, Per: Window})
 }
 
 // AllowAll admits one message to every member or to none, in one atomic
 // script (one round trip for a batch of up to 1000 recipients).
-func (r *Redis) AllowAll(ctx context.Context, members []string, limit int) (bool, time.Duration, error) {
+func (r *Redis) AllowAll(ctx context.Context, members []string, limits ...Limit) (bool, time.Duration, error) {
 	if len(members) == 0 {
 		return true, 0, nil
 	}
-	if limit < 1 {
-		return false, 0, fmt.Errorf("rate limit for %s: limit %d is below 1", members[0], limit)
+	if err := checkLimits(members[0], limits); err != nil {
+		return false, 0, err
 	}
 	var now int64 // 0: the script reads the server's clock
 	if r.now != nil {
@@ -131,8 +135,11 @@ func (r *Redis) AllowAll(ctx context.Context, members []string, limit int) (bool
 	for i, m := range members {
 		keys[i] = rateKey(m)
 	}
-	id := strconv.FormatUint(rand.Uint64(), 36)
-	res, err := allowScript.Run(ctx, r.c, keys, limit, Window.Microseconds(), now, id).Int64Slice()
+	args := []any{MaxWindow.Microseconds(), now, strconv.FormatUint(rand.Uint64(), 36)}
+	for _, l := range limits {
+		args = append(args, l.N, l.Per.Microseconds())
+	}
+	res, err := allowScript.Run(ctx, r.c, keys, args...).Int64Slice()
 	if err != nil {
 		return false, 0, fmt.Errorf("rate limit for %s: %w", members[0], err)
 	}
