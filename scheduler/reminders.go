@@ -240,7 +240,8 @@ func (res Result) Total() int {
 	return n
 }
 
-// run is one sweep's state: the day, the settings, and what several kinds share.
+// run is one sweep's state: the day, the settings, and the scans (each made
+// at most once per run, see reminders_scans.go).
 type run struct {
 	r         *Reminders
 	day       time.Time // midnight of the day, campaign time zone
@@ -249,71 +250,7 @@ type run struct {
 	cs        safetybot.CampaignSettings
 	plan      ReminderPlan
 	notBefore time.Time
-	officials []store.Official
-
-	// Scans that several kinds share, made once per run.
-	unsigned []store.UnsignedLetterRow
-	counts   map[string]store.TownshipCounts
-	missing  map[string][]store.SelfCheckRow
-	overdue  []store.HazardDueRow
-}
-
-// unsignedLetters is the scan of unsigned letters sent so far.
-func (u *run) unsignedLetters(ctx context.Context) ([]store.UnsignedLetterRow, error) {
-	if u.unsigned == nil {
-		rows, err := u.r.d.Store.UnsignedLetters(ctx, u.r.d.Clock.Now())
-		if err != nil {
-			return nil, err
-		}
-		u.unsigned = append([]store.UnsignedLetterRow{}, rows...)
-	}
-	return u.unsigned, nil
-}
-
-// townshipCounts is the pass over the enterprises per township.
-func (u *run) townshipCounts(ctx context.Context) (map[string]store.TownshipCounts, error) {
-	if u.counts == nil {
-		rows, err := u.r.d.Store.CountsByTownship(ctx, u.today)
-		if err != nil {
-			return nil, err
-		}
-		u.counts = map[string]store.TownshipCounts{}
-		for _, r := range rows {
-			u.counts[r.Township] = r
-		}
-	}
-	return u.counts, nil
-}
-
-// missingSelfChecks is the scan of enterprises without a signed
-// self-inspection for a period from..to.
-func (u *run) missingSelfChecks(ctx context.Context, from, to string) ([]store.SelfCheckRow, error) {
-	key := from + ".." + to
-	if rows, ok := u.missing[key]; ok {
-		return rows, nil
-	}
-	rows, err := u.r.d.Store.MissingSelfChecks(ctx, from, to)
-	if err != nil {
-		return nil, err
-	}
-	if u.missing == nil {
-		u.missing = map[string][]store.SelfCheckRow{}
-	}
-	u.missing[key] = rows
-	return rows, nil
-}
-
-// overdueByTownship is the scan of overdue hazards per township, long enough
-// for the townships' lists and the digest.
-func (u *run) overdueByTownship(ctx context.Context) ([]store.HazardDueRow, error) {
-	if u.overdue == nil {
-		rows, err := u.r.d.Store.HazardsOverdueByTownship(ctx, u.today, max(u.plan.TownshipListMax, u.plan.DigestTop))
-		if err != nil {
-			return nil, err
-		}
-		u.overdue = append([]store.HazardDueRow{}, rows...)
-	}
-	return u.overdue, nil
+	scans     scans
 }
 
 // Run sends the reminders of kinds (every kind when none is given) due on
@@ -334,24 +271,59 @@ func (r *Reminders) Run(ctx context.Context, at time.Time, kinds ...string) (Res
 		notBefore: r.d.PushTime(r.d.Clock.Now())}
 	res := Result{}
 	var errs []error
+	var todo []string
 	for _, k := range kinds {
 		if !cs.ReminderOn(k) {
 			continue
 		}
-		build, ok := kindBuilders[k]
-		if !ok {
+		if _, ok := kindBuilders[k]; !ok {
 			errs = append(errs, fmt.Errorf("unknown reminder kind %q", k))
 			continue
 		}
-		rs, err := build(ctx, u)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("reminders %s: %w", k, err))
-			continue
-		}
+		todo = append(todo, k)
+	}
+	todo = u.unclaimed(ctx, todo)
+	// The kinds' scans start in the background (on Postgres). The kinds are
+	// then built in order, each builder waiting only for its own scans, and
+	// enqueued in the same order by one goroutine while the next is built.
+	defer u.prefetch(ctx, todo)()
+	kindErrs := make([]error, len(todo))
+	send := func(i int, rs []store.Reminder) {
 		n, err := r.d.Store.SendReminders(ctx, rs, u.notBefore)
-		res[k] += n
+		res[todo[i]] += n
+		kindErrs[i] = err
+	}
+	var queue chan func()
+	sent := make(chan struct{})
+	if r.d.Store.ConcurrentCalls(ctx) {
+		queue = make(chan func(), len(todo))
+		go func() {
+			defer close(sent)
+			for f := range queue {
+				f()
+			}
+		}()
+	} else {
+		close(sent)
+	}
+	for i, k := range todo {
+		rs, err := kindBuilders[k](ctx, u)
+		switch {
+		case err != nil:
+			kindErrs[i] = err
+		case queue != nil:
+			queue <- func() { send(i, rs) }
+		default:
+			send(i, rs)
+		}
+	}
+	if queue != nil {
+		close(queue)
+	}
+	<-sent
+	for i, err := range kindErrs {
 		if err != nil {
-			errs = append(errs, fmt.Errorf("reminders %s: %w", k, err))
+			errs = append(errs, fmt.Errorf("reminders %s: %w", todo[i], err))
 		}
 	}
 	if res.Total() > 0 && r.d.Wake != nil {
@@ -414,18 +386,12 @@ func (u *run) monthlyDay(y int, m time.Month) time.Time {
 
 // officialsOf returns the active officials (loaded once per run) that match.
 func (u *run) officialsOf(ctx context.Context, match func(store.Official) bool) ([]store.Official, error) {
-	if u.officials == nil {
-		all, err := u.r.d.Store.ActiveOfficials(ctx)
-		if err != nil {
-			return nil, err
-		}
-		u.officials = all
-		if u.officials == nil {
-			u.officials = []store.Official{}
-		}
+	all, err := u.activeOfficials(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []store.Official
-	for _, o := range u.officials {
+	for _, o := range all {
 		if match(o) {
 			out = append(out, o)
 		}

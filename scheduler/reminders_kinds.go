@@ -14,7 +14,10 @@ import (
 
 // Each builder below scans what is due today for one kind (one store query)
 // and returns one reminder per target; store.SendReminders drops the ones the
-// ledger already holds.
+// ledger already holds. The builders of the kinds sent to principals (many
+// targets) leave out the targets the ledger holds already before making
+// their messages; the kinds sent to officials are left out whole when every
+// official they could go to holds today's (run.unclaimed).
 
 // letterPrincipals: each working day from the day after sending until the
 // deadline, a card to every principal with an unsigned letter.
@@ -30,8 +33,17 @@ func letterPrincipals(ctx context.Context, u *run) ([]store.Reminder, error) {
 			rows = append(rows, r)
 		}
 	}
+	users := groupBy(rows, func(r store.UnsignedLetterRow) string { return r.UserID })
+	targets := make([]string, len(users))
+	for i, user := range users {
+		targets[i] = user[0].UserID
+	}
+	claimed := u.claimedTargets(ctx, KindLetterUnsigned, targets)
 	var out []store.Reminder
-	for _, user := range groupBy(rows, func(r store.UnsignedLetterRow) string { return r.UserID }) {
+	for _, user := range users {
+		if claimed[user[0].UserID] {
+			continue
+		}
 		var letters []messages.LetterDue
 		for _, r := range user {
 			if len(letters) == 0 || letters[len(letters)-1].LetterID != r.LetterID {
@@ -235,8 +247,13 @@ func selfCheckPrincipals(ctx context.Context, u *run) ([]store.Reminder, error) 
 		}
 		add(rows, u.today[:7], due.deadline, true)
 	}
+	users := sortedKeys(byUser)
+	claimed := u.claimedTargets(ctx, KindSelfCheckDue, users)
 	var out []store.Reminder
-	for _, user := range sortedKeys(byUser) {
+	for _, user := range users {
+		if claimed[user] {
+			continue
+		}
 		p := byUser[user]
 		rem, err := u.card(KindSelfCheckDue, user, messages.SelfCheckDueCard(p.ents, p.period, p.due, p.atDeadline, u.r.d.PublicURL, ""))
 		if err != nil {
@@ -300,10 +317,19 @@ func hazardRef(r store.HazardDueRow) messages.HazardRef {
 		Grade: r.Grade, Status: r.Status, Deadline: r.Deadline}
 }
 
-// hazardCards builds one 提交整改 card per principal.
-func hazardCards(u *run, kind string, rows []store.HazardDueRow, overdue bool) ([]store.Reminder, error) {
+// hazardCards builds one 提交整改 card per principal not reminded yet today.
+func hazardCards(ctx context.Context, u *run, kind string, rows []store.HazardDueRow, overdue bool) ([]store.Reminder, error) {
+	users := groupBy(rows, func(r store.HazardDueRow) string { return r.UserID })
+	targets := make([]string, len(users))
+	for i, user := range users {
+		targets[i] = user[0].UserID
+	}
+	claimed := u.claimedTargets(ctx, kind, targets)
 	var out []store.Reminder
-	for _, user := range groupBy(rows, func(r store.HazardDueRow) string { return r.UserID }) {
+	for _, user := range users {
+		if claimed[user[0].UserID] {
+			continue
+		}
 		var hs []messages.HazardRef
 		for _, r := range user {
 			if !slices.ContainsFunc(hs, func(h messages.HazardRef) bool { return h.ID == r.HazardID }) {
@@ -322,24 +348,20 @@ func hazardCards(u *run, kind string, rows []store.HazardDueRow, overdue bool) (
 // hazardsDue: principals, 3 days before a hazard's deadline and on the day
 // (on the last working day before, when that day is off).
 func hazardsDue(ctx context.Context, u *run) ([]store.Reminder, error) {
-	var ranges []store.DateRange
-	for _, k := range u.plan.HazardDaysBefore {
-		ranges = append(ranges, u.shift(k))
-	}
-	rows, err := u.r.d.Store.HazardsDueIn(ctx, ranges)
+	rows, err := u.hazardsDueSoon(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return hazardCards(u, KindHazardDue, rows, false)
+	return hazardCards(ctx, u, KindHazardDue, rows, false)
 }
 
 // hazardsOverdue: principals, each working day a hazard is past its deadline.
 func hazardsOverdue(ctx context.Context, u *run) ([]store.Reminder, error) {
-	rows, err := u.r.d.Store.HazardsOverdueForPrincipals(ctx, u.today)
+	rows, err := u.hazardsPastDue(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return hazardCards(u, KindHazardOverdue, rows, true)
+	return hazardCards(ctx, u, KindHazardOverdue, rows, true)
 }
 
 // hazardsOverdueTownship: township officials, each working day, their
@@ -380,7 +402,7 @@ func hazardsOverdueTownship(ctx context.Context, u *run) ([]store.Reminder, erro
 // hazardsMajorOverdue: each working day an overdue 重大 hazard goes to its
 // named tracker and to the officials of its supervising department.
 func hazardsMajorOverdue(ctx context.Context, u *run) ([]store.Reminder, error) {
-	rows, err := u.r.d.Store.MajorHazardsOverdue(ctx, u.today)
+	rows, err := u.majorOverdue(ctx)
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
@@ -390,17 +412,19 @@ func hazardsMajorOverdue(ctx context.Context, u *run) ([]store.Reminder, error) 
 	}
 	type list struct {
 		hs       []messages.HazardRef
+		seen     map[int64]bool
 		tracking bool
 	}
 	byUser := map[string]*list{}
 	add := func(user string, r store.HazardDueRow, tracking bool) {
 		l := byUser[user]
 		if l == nil {
-			l = &list{}
+			l = &list{seen: map[int64]bool{}}
 			byUser[user] = l
 		}
 		l.tracking = l.tracking || tracking
-		if !slices.ContainsFunc(l.hs, func(h messages.HazardRef) bool { return h.ID == r.HazardID }) {
+		if !l.seen[r.HazardID] {
+			l.seen[r.HazardID] = true
 			l.hs = append(l.hs, hazardRef(r))
 		}
 	}
@@ -433,17 +457,7 @@ func reviewsPending(ctx context.Context, u *run) ([]store.Reminder, error) {
 	n := max(u.plan.ReviewAfterWorkingDays, 0)
 	// Submitted before the (n+1)-th working day back from today (today
 	// counted first): more than n working days have passed since.
-	d, seen := u.day, 0
-	for {
-		if u.r.d.Calendar.IsWorkingDay(d) {
-			seen++
-			if seen == n+1 {
-				break
-			}
-		}
-		d = d.AddDate(0, 0, -1)
-	}
-	rows, err := u.r.d.Store.PendingReviews(ctx, d)
+	rows, err := u.pendingReviews(ctx)
 	if err != nil || len(rows) == 0 {
 		return nil, err
 	}
@@ -515,7 +529,7 @@ func dailyDigest(ctx context.Context, u *run) ([]store.Reminder, error) {
 	if err != nil {
 		return nil, err
 	}
-	open, err := u.r.d.Store.OpenHazardsByTownship(ctx, u.today)
+	open, err := u.openByTownship(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"safetybot"
 )
@@ -51,8 +55,21 @@ func WithExplain(ctx context.Context) (context.Context, *Explains) {
 	return context.WithValue(ctx, explainKey{}, ex), ex
 }
 
-// scan runs one reminder scan, explained when the context asks for it.
+// scan runs one reminder scan, explained when the context asks for it. On
+// Postgres, outside a transaction, it runs in a read-only one of its own
+// with no parallel workers and no JIT: a sweep runs its scans concurrently
+// already (scheduler, prefetch), and workers on top of that rebuild the same
+// hashed subplans in every process; compiling the few expressions of a scan
+// costs more than it saves.
 func (s *Store) scan(ctx context.Context, name string, dest any, q string, args ...any) error {
+	if _, inTx := ctx.Value(txKey{}).(*sqlx.Tx); s.dialect == "postgres" && !inTx {
+		return s.InTx(ctx, func(ctx context.Context) error {
+			if _, err := s.exec(ctx, `SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL jit = off; SET TRANSACTION READ ONLY`); err != nil {
+				return err
+			}
+			return s.scan(ctx, name, dest, q, args...)
+		})
+	}
 	if ex, ok := ctx.Value(explainKey{}).(*Explains); ok && s.dialect == "postgres" {
 		var plan []string
 		if err := s.sel(ctx, &plan, `EXPLAIN (ANALYZE, BUFFERS) `+q, args...); err != nil {
@@ -89,85 +106,172 @@ func ParseReminderKey(key string) (kind, day, target string, ok bool) {
 	return f[1], f[2], f[3], true
 }
 
-// reminderChunk bounds the rows of one claim/enqueue statement (the SQLite
-// parameter limit, and short transactions).
-const reminderChunk = 500
+// reminderChunk bounds the rows of one claim/enqueue transaction on SQLite
+// (its parameter limit); reminderChunkPostgres on Postgres (6 parameters a
+// row of the enqueue, within the 65,535 of a statement).
+const (
+	reminderChunk         = 500
+	reminderChunkPostgres = 5000
+)
 
 // SendReminders claims each reminder in the reminder ledger and enqueues the
-// claimed ones as outbox rows due at notBefore (or now, when later), in one
-// transaction per chunk: a reminder whose (kind, target, day) was claimed
-// before — by another replica, or by this one before a restart — is skipped.
-// It returns how many were enqueued.
+// claimed ones as outbox rows due at notBefore (or now, when later): a
+// reminder whose (kind, target, day) was claimed before — by another replica,
+// or by this one before a restart — is skipped, and a reminder named twice is
+// sent once (the first). Claim and enqueue stand or fall together. It
+// returns how many were enqueued.
 func (s *Store) SendReminders(ctx context.Context, rs []Reminder, notBefore time.Time) (int, error) {
+	now := s.Now()
+	at := now
+	if notBefore.After(now) {
+		at = notBefore.UTC()
+	}
+	chunk := reminderChunk
+	if s.dialect == "postgres" {
+		chunk = reminderChunkPostgres
+	}
 	sent := 0
-	for start := 0; start < len(rs); start += reminderChunk {
-		chunk := rs[start:min(start+reminderChunk, len(rs))]
-		err := s.InTx(ctx, func(ctx context.Context) error {
-			now := s.Now()
-			at := now
-			if notBefore.After(now) {
-				at = notBefore.UTC()
-			}
-			var q strings.Builder
-			q.WriteString(`INSERT INTO reminders (kind, target, day, sent_at) VALUES `)
-			args := make([]any, 0, 4*len(chunk))
-			for i, r := range chunk {
-				if i > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString("(?, ?, ?, ?)")
-				args = append(args, r.Kind, r.Target, r.Day, now)
-			}
-			q.WriteString(` ON CONFLICT (kind, target, day) DO NOTHING RETURNING kind, target, day`)
-			var claimed []struct {
-				Kind   string `db:"kind"`
-				Target string `db:"target"`
-				Day    string `db:"day"`
-			}
-			if err := s.sel(ctx, &claimed, q.String(), args...); err != nil {
-				return fmt.Errorf("claim reminders: %w", err)
-			}
-			if len(claimed) == 0 {
-				return nil
-			}
-			mine := make(map[string]bool, len(claimed))
-			for _, c := range claimed {
-				mine[ReminderKey(c.Kind, c.Day, c.Target)] = true
-			}
-			q.Reset()
-			q.WriteString(`INSERT INTO outbox (batch, recipient, kind, payload, dedupe_key, state, next_attempt_at, created_at) VALUES `)
-			args = args[:0]
-			n := 0
-			for _, r := range chunk {
-				key := ReminderKey(r.Kind, r.Day, r.Target)
-				if !mine[key] {
-					continue
-				}
-				delete(mine, key) // a chunk naming a reminder twice sends it once
-				if n > 0 {
-					q.WriteString(", ")
-				}
-				q.WriteString("(?, ?, 'send', ?, ?, 'pending', ?, ?)")
-				args = append(args, key, r.Target, string(r.Payload), key, at, now)
-				n++
-			}
-			if n == 0 {
-				return nil
-			}
-			q.WriteString(` ON CONFLICT DO NOTHING`)
-			res, err := s.exec(ctx, q.String(), args...)
-			if err != nil {
-				return fmt.Errorf("enqueue reminders: %w", err)
-			}
-			k, _ := res.RowsAffected()
-			sent += int(k)
-			return nil
-		})
+	for start := 0; start < len(rs); start += chunk {
+		part := rs[start:min(start+chunk, len(rs))]
+		var n int
+		var err error
+		if s.dialect == "postgres" {
+			n, err = s.sendRemindersPostgres(ctx, part, now, at)
+		} else {
+			n, err = s.sendRemindersChunk(ctx, part, now, at)
+		}
+		sent += n
 		if err != nil {
 			return sent, err
 		}
 	}
 	return sent, nil
+}
+
+// sendRemindersPostgres claims and enqueues a chunk in one transaction of
+// two statements: the ledger INSERT … SELECT FROM unnest(keys) ON CONFLICT
+// DO NOTHING RETURNING names the claimed reminders (a repeat sweep stops
+// there, having sent only the keys), then one multi-row INSERT enqueues the
+// claimed ones, in the order given.
+func (s *Store) sendRemindersPostgres(ctx context.Context, rs []Reminder, now, at time.Time) (int, error) {
+	kinds, targets, days := make([]string, 0, len(rs)), make([]string, 0, len(rs)), make([]string, 0, len(rs))
+	first := make(map[string]int, len(rs)) // key → index in rs of its first reminder
+	for i, r := range rs {
+		key := ReminderKey(r.Kind, r.Day, r.Target)
+		if _, dup := first[key]; dup {
+			continue // a chunk naming a reminder twice sends it once
+		}
+		first[key] = i
+		kinds, targets, days = append(kinds, r.Kind), append(targets, r.Target), append(days, r.Day)
+	}
+	sent := 0
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var claimed []struct {
+			Kind   string `db:"kind"`
+			Target string `db:"target"`
+			Day    string `db:"day"`
+		}
+		if err := s.sel(ctx, &claimed, `INSERT INTO reminders (kind, target, day, sent_at)
+			SELECT kind, target, day, CAST(? AS TIMESTAMPTZ) FROM unnest(CAST(? AS TEXT[]), CAST(? AS TEXT[]), CAST(? AS TEXT[])) AS r(kind, target, day)
+			ON CONFLICT (kind, target, day) DO NOTHING RETURNING kind, target, day`,
+			now, pq.Array(kinds), pq.Array(targets), pq.Array(days)); err != nil {
+			return fmt.Errorf("claim reminders: %w", err)
+		}
+		if len(claimed) == 0 {
+			return nil
+		}
+		idx := make([]int, 0, len(claimed))
+		for _, c := range claimed {
+			idx = append(idx, first[ReminderKey(c.Kind, c.Day, c.Target)])
+		}
+		slices.Sort(idx)
+		// The bodies go as parameters of a VALUES list: as elements of a
+		// text array every quote of their JSON would be escaped on the way.
+		var q strings.Builder
+		q.WriteString(`INSERT INTO outbox (batch, recipient, kind, payload, dedupe_key, state, next_attempt_at, created_at) VALUES `)
+		args := make([]any, 0, 6*len(idx))
+		for j, i := range idx {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, 'send', ?, ?, 'pending', ?, ?)")
+			r := rs[i]
+			key := ReminderKey(r.Kind, r.Day, r.Target)
+			args = append(args, key, r.Target, string(r.Payload), key, at, now)
+		}
+		q.WriteString(` ON CONFLICT DO NOTHING`)
+		res, err := s.exec(ctx, q.String(), args...)
+		if err != nil {
+			return fmt.Errorf("enqueue reminders: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		sent = int(n)
+		return nil
+	})
+	return sent, err
+}
+
+// sendRemindersChunk claims and enqueues a chunk in one transaction: the
+// ledger INSERT names the claimed reminders, then one INSERT enqueues them.
+func (s *Store) sendRemindersChunk(ctx context.Context, chunk []Reminder, now, at time.Time) (int, error) {
+	sent := 0
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		var q strings.Builder
+		q.WriteString(`INSERT INTO reminders (kind, target, day, sent_at) VALUES `)
+		args := make([]any, 0, 4*len(chunk))
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?)")
+			args = append(args, r.Kind, r.Target, r.Day, now)
+		}
+		q.WriteString(` ON CONFLICT (kind, target, day) DO NOTHING RETURNING kind, target, day`)
+		var claimed []struct {
+			Kind   string `db:"kind"`
+			Target string `db:"target"`
+			Day    string `db:"day"`
+		}
+		if err := s.sel(ctx, &claimed, q.String(), args...); err != nil {
+			return fmt.Errorf("claim reminders: %w", err)
+		}
+		if len(claimed) == 0 {
+			return nil
+		}
+		mine := make(map[string]bool, len(claimed))
+		for _, c := range claimed {
+			mine[ReminderKey(c.Kind, c.Day, c.Target)] = true
+		}
+		q.Reset()
+		q.WriteString(`INSERT INTO outbox (batch, recipient, kind, payload, dedupe_key, state, next_attempt_at, created_at) VALUES `)
+		args = args[:0]
+		n := 0
+		for _, r := range chunk {
+			key := ReminderKey(r.Kind, r.Day, r.Target)
+			if !mine[key] {
+				continue
+			}
+			delete(mine, key) // a chunk naming a reminder twice sends it once
+			if n > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, 'send', ?, ?, 'pending', ?, ?)")
+			args = append(args, key, r.Target, string(r.Payload), key, at, now)
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		q.WriteString(` ON CONFLICT DO NOTHING`)
+		res, err := s.exec(ctx, q.String(), args...)
+		if err != nil {
+			return fmt.Errorf("enqueue reminders: %w", err)
+		}
+		k, _ := res.RowsAffected()
+		sent = int(k)
+		return nil
+	})
+	return sent, err
 }
 
 // Official is an active township, department or office person.
@@ -239,18 +343,21 @@ type UnsignedLetterRow struct {
 // UnsignedLetters returns the unsigned (letter, enterprise) pairs of active
 // enterprises, of the letters sent before sentBefore, by recipient. The
 // principals' daily reminder, the townships' lists, the office's digest and
-// the digest's sign-off count all come from this one scan.
+// the digest's sign-off count all come from this one scan. It needs no
+// anti-join against the signatures: letter_recipients.signed, kept by
+// triggers on signatures (migration 00006), marks the signed pairs, and a
+// partial index holds the unsigned ones for when they are few among many
+// recipients.
 func (s *Store) UnsignedLetters(ctx context.Context, sentBefore time.Time) ([]UnsignedLetterRow, error) {
 	var out []UnsignedLetterRow
 	err := s.scan(ctx, "letters-unsigned", &out, `SELECT r.userid, l.id AS letter_id, l.title, l.deadline, e.id AS enterprise_id,
 			e.name AS enterprise, e.township, COALESCE(p.name, '') AS principal, l.created_at AS sent_at,
 			CASE WHEN e.phone <> '' THEN e.phone ELSE COALESCE(p.phone, '') END AS phone, COALESCE(p.active, FALSE) AS recipient_active
 		FROM letters l
-		JOIN letter_recipients r ON r.letter_id = l.id
+		JOIN letter_recipients r ON r.letter_id = l.id AND NOT r.signed
 		JOIN enterprises e ON e.id = r.enterprise_id
 		LEFT JOIN people p ON p.userid = r.userid
-		LEFT JOIN signatures sg ON sg.letter_id = r.letter_id AND sg.enterprise_id = r.enterprise_id
-		WHERE sg.id IS NULL AND e.active = TRUE AND l.created_at < ?
+		WHERE e.active = TRUE AND l.created_at < ?
 		ORDER BY r.userid, l.id, e.name, e.id`, sentBefore.UTC())
 	return out, err
 }
@@ -381,13 +488,42 @@ func (s *Store) MajorHazardsOverdue(ctx context.Context, today string) ([]Hazard
 
 // PendingReviews returns the hazards waiting for review (待复查) that were
 // submitted before `before`, oldest submission first; Since is when (RFC 3339).
-// Both the newest submission and its time are scalar subqueries on the
-// events' indexes (hazard_id, then the primary key), so the scan reads only
-// the hazards under review.
+// The submission is the newest event that moved the hazard into its status.
+// On Postgres one LATERAL probe of the events' index per hazard under review
+// finds it with its time, and only the hazards submitted before `before` are
+// joined to their enterprise. On SQLite both the newest submission and its
+// time are scalar subqueries on the events' indexes (hazard_id, then the
+// primary key). Either way the scan reads only the hazards under review.
 func (s *Store) PendingReviews(ctx context.Context, before time.Time) ([]HazardDueRow, error) {
 	var rows []struct {
 		HazardDueRow
-		EventID int64 `db:"ev_id"`
+		EventID int64      `db:"ev_id"`
+		EventAt *time.Time `db:"ev_at"`
+	}
+	if s.dialect == "postgres" {
+		err := s.scan(ctx, "review-pending", &rows, `SELECT '' AS userid, r.hazard_id, r.enterprise_id, e.name AS enterprise,
+				e.township, e.department, r.description, r.grade, r.status, r.deadline, r.tracker, 0 AS rn, 0 AS total,
+				NULL AS since, r.ev_id, r.ev_at
+			FROM (SELECT h.id AS hazard_id, h.enterprise_id, h.description, h.grade, h.status, COALESCE(h.deadline, '') AS deadline,
+					h.tracker, ev.id AS ev_id, ev.at AS ev_at
+				FROM hazards h
+				CROSS JOIN LATERAL (SELECT x.id, x.at FROM hazard_events x
+					WHERE x.hazard_id = h.id AND x.to_status = h.status AND x.from_status <> x.to_status
+					ORDER BY x.id DESC LIMIT 1) ev
+				WHERE h.status = ? AND ev.at < ? OFFSET 0) r
+			JOIN enterprises e ON e.id = r.enterprise_id
+			WHERE e.active = TRUE
+			ORDER BY r.ev_id`, string(safetybot.HazardReview), before.UTC())
+		if err != nil {
+			return nil, err
+		}
+		out := make([]HazardDueRow, len(rows))
+		for i, r := range rows {
+			out[i] = r.HazardDueRow
+			at := r.EventAt.UTC().Format(time.RFC3339)
+			out[i].Since = &at
+		}
+		return out, nil
 	}
 	err := s.scan(ctx, "review-pending", &rows, `SELECT r.* FROM (SELECT '' AS userid, h.id AS hazard_id,
 			h.enterprise_id, e.name AS enterprise, e.township, e.department, h.description, h.grade, h.status,
@@ -489,15 +625,21 @@ type OpenHazards struct {
 }
 
 // OpenHazardsByTownship counts the open hazards of active enterprises per
-// township, by grade, and those past their deadline on day.
+// township, by grade, and those past their deadline on day. The open
+// hazards are counted per enterprise first, so the join to the enterprises
+// for their township and activity meets one row per enterprise with open
+// hazards, not one per hazard.
 func (s *Store) OpenHazardsByTownship(ctx context.Context, day string) ([]OpenHazards, error) {
 	var out []OpenHazards
-	err := s.scan(ctx, "digest-hazards", &out, `SELECT e.township,
-			COALESCE(SUM(CASE WHEN h.grade = ? THEN 0 ELSE 1 END), 0) AS open_general,
-			COALESCE(SUM(CASE WHEN h.grade = ? THEN 1 ELSE 0 END), 0) AS open_major,
-			COALESCE(SUM(CASE WHEN h.deadline < ? THEN 1 ELSE 0 END), 0) AS overdue
-		FROM hazards h JOIN enterprises e ON e.id = h.enterprise_id
-		WHERE e.active = TRUE AND h.status IN `+sqlOpen+`
+	err := s.scan(ctx, "digest-hazards", &out, `SELECT e.township, COALESCE(SUM(g.general), 0) AS open_general,
+			COALESCE(SUM(g.major), 0) AS open_major, COALESCE(SUM(g.overdue), 0) AS overdue
+		FROM (SELECT h.enterprise_id,
+				SUM(CASE WHEN h.grade = ? THEN 0 ELSE 1 END) AS general,
+				SUM(CASE WHEN h.grade = ? THEN 1 ELSE 0 END) AS major,
+				SUM(CASE WHEN h.deadline < ? THEN 1 ELSE 0 END) AS overdue
+			FROM hazards h WHERE h.status IN `+sqlOpen+` GROUP BY h.enterprise_id) g
+		JOIN enterprises e ON e.id = g.enterprise_id
+		WHERE e.active = TRUE
 		GROUP BY e.township`, safetybot.GradeMajor, safetybot.GradeMajor, day)
 	return out, err
 }

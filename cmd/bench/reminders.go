@@ -87,10 +87,19 @@ func benchReminders(ctx context.Context, env *benchEnv) ([]row, error) {
 		return nil, err
 	}
 	reference := time.Since(t3)
+	// The plans are those of a first sweep (a repeat sweep leaves out the
+	// kinds whose officials all have theirs already): on an emptied ledger
+	// and outbox, every scan explained, one at a time.
+	for _, q := range []string{`DELETE FROM reminders`, `DELETE FROM outbox`} {
+		if _, err := s.DB().ExecContext(ctx, q); err != nil {
+			return nil, err
+		}
+	}
 	ectx, ex := store.WithExplain(ctx)
 	if _, err := r.Run(ectx, at); err != nil {
 		return nil, err
 	}
+	slices.SortStableFunc(ex.Plans, func(a, b store.Explain) int { return scanOrder(a.Name) - scanOrder(b.Name) })
 	var kinds []string
 	for _, k := range scheduler.ReminderKinds {
 		if res[k] > 0 {
@@ -109,6 +118,18 @@ func benchReminders(ctx context.Context, env *benchEnv) ([]row, error) {
 		rows = append(rows, infoRow(name, fmt.Sprintf("scan %s %s, %s", p.Name, planTime(p.Plan), planIndexes(p.Plan))))
 	}
 	return rows, nil
+}
+
+// scanOrder places a reminder scan's plan in the printed list: in the order
+// of the kinds that need it.
+func scanOrder(name string) int {
+	for i, n := range []string{"officials", "letters-unsigned", "township-counts", "selfcheck-missing", "hazard-due", "hazard-overdue",
+		"hazard-overdue-township", "hazard-major-overdue", "review-pending", "led-inspections", "digest-hazards"} {
+		if n == name {
+			return i
+		}
+	}
+	return 100
 }
 
 func durations(ds []time.Duration) string {
