@@ -232,12 +232,15 @@ func (s *Store) claimBatches(ctx context.Context, owner string, lease time.Durat
 			q, a, err = s.in(`UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_until = ?, claimed_by = ?,
 					first_sent_at = COALESCE(first_sent_at, ?)
 				WHERE batch IN (?) AND state = 'pending'
-				RETURNING id, batch, recipient, kind, payload, state, attempts, next_attempt_at, first_sent_at, msgid, response_code, errcode, error, created_at, sent_at`,
+				RETURNING id, batch, recipient, kind, state, attempts, next_attempt_at, first_sent_at, msgid, response_code, errcode, error, created_at, sent_at`,
 				now.Add(lease), owner, now, claim)
 			if err != nil {
 				return err
 			}
-			return mapErr(s.q(ctx).SelectContext(ctx, &rows, q, a...))
+			if err := mapErr(s.q(ctx).SelectContext(ctx, &rows, q, a...)); err != nil {
+				return err
+			}
+			return s.fillPayloads(ctx, rows)
 		}
 		return nil
 	})
@@ -322,6 +325,41 @@ func (s *Store) CompleteOutbox(ctx context.Context, owner string, results []Outb
 		}
 		return nil
 	})
+}
+
+// fillPayloads sets each claimed row's body, read once per batch: the rows
+// of a batch share one body, and a 1000-row batch would otherwise bring the
+// same card from the database and hold it in memory 1000 times.
+func (s *Store) fillPayloads(ctx context.Context, rows []OutboxRow) error {
+	first := map[string]int64{}
+	for _, r := range rows {
+		if id, ok := first[r.Batch]; !ok || r.ID < id {
+			first[r.Batch] = r.ID
+		}
+	}
+	ids := make([]int64, 0, len(first))
+	for _, id := range first {
+		ids = append(ids, id)
+	}
+	q, a, err := s.in(`SELECT batch, payload FROM outbox WHERE id IN (?)`, ids)
+	if err != nil {
+		return err
+	}
+	var bodies []struct {
+		Batch   string `db:"batch"`
+		Payload string `db:"payload"`
+	}
+	if err := mapErr(s.q(ctx).SelectContext(ctx, &bodies, q, a...)); err != nil {
+		return err
+	}
+	byBatch := make(map[string]string, len(bodies))
+	for _, b := range bodies {
+		byBatch[b.Batch] = b.Payload
+	}
+	for i := range rows {
+		rows[i].Payload = byBatch[rows[i].Batch]
+	}
+	return nil
 }
 
 // completeOutboxPostgres records results with different outcomes (each
