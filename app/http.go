@@ -26,6 +26,7 @@ func (a *App) routes() {
 	m.HandleFunc("POST /api/notices", a.adminOnly(a.postNotice))
 	m.HandleFunc("GET /submissions/{id}", a.submissionPage)
 	m.HandleFunc("GET /submissions/{id}/photos/{sha}", a.submissionPhoto)
+	m.HandleFunc("GET /photos/{sha}", a.photoLink)
 	m.HandleFunc("POST /api/submissions/{id}/return", a.adminOnly(a.postSubmissionReturn))
 	m.HandleFunc("PATCH /api/hazards/{id}", a.adminOnly(a.patchHazard))
 	m.HandleFunc("/api/", a.adminOnly(func(w http.ResponseWriter, r *http.Request) {

@@ -4,16 +4,15 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"safetybot"
 	"safetybot/handlers"
 	"safetybot/messages"
 	"safetybot/messages/form"
+	"safetybot/report"
 	"safetybot/store"
 )
 
@@ -203,7 +202,7 @@ func (a *App) when(t *time.Time) string {
 func (a *App) submissionPhoto(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	sha := r.PathValue("sha")
-	if err != nil || len(sha) != 64 || strings.Trim(sha, "0123456789abcdef") != "" {
+	if err != nil || !report.ValidPhotoSHA(sha) {
 		http.NotFound(w, r)
 		return
 	}
@@ -216,19 +215,7 @@ func (a *App) submissionPhoto(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	ct, err := a.Store.PhotoType(r.Context(), sha)
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	b, err := os.ReadFile(a.Photos.Path(sha))
-	if err != nil {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	w.Write(b)
+	report.ServePhoto(w, r, a.Config.DataDir, sha, "private, max-age=86400")
 }
 
 func (a *App) pageErr(w http.ResponseWriter, err error, notFound string) {

@@ -169,12 +169,22 @@ func TestHazardLoop(t *testing.T) {
 				t.Fatalf("review card links %v, want one before and two after", links)
 			}
 			for i, want := range [][]byte{scPhoto(1), scPhoto(11), scPhoto(12)} {
-				if !strings.HasSuffix(links[i], "/admin/photos/"+hzSHA(want)) {
-					t.Fatalf("link %d is %s, want the photo %s", i, links[i], hzSHA(want))
+				if !strings.HasPrefix(links[i], b.URL()+"/photos/"+hzSHA(want)+"?exp=") || !strings.Contains(links[i], "&sig=") {
+					t.Fatalf("link %d is %s, want a signed link to the photo %s", i, links[i], hzSHA(want))
 				}
-				// The admin page serves it (behind the admin login); the file is the photo sent.
+				// The file is the photo sent, and the official's phone opens
+				// the link as it is: no admin login, no cookie.
 				if got, err := os.ReadFile(filepath.Join(b.Config.DataDir, "photos", hzSHA(want)[:2], hzSHA(want))); err != nil || !bytes.Equal(got, want) {
 					t.Fatalf("photo %d is not stored: %v", i, err)
+				}
+				resp, err := http.Get(links[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) || resp.Header.Get("Content-Type") != "image/jpeg" {
+					t.Fatalf("link %d answers %d %q, %d bytes; want the photo", i, resp.StatusCode, resp.Header.Get("Content-Type"), len(got))
 				}
 			}
 

@@ -89,10 +89,6 @@ func ref(i store.HazardInfo) messages.HazardRef {
 	return r
 }
 
-func (h *rectify) photoURL(sha string) string {
-	return strings.TrimRight(h.publicURL, "/") + "/admin/photos/" + sha
-}
-
 // userError turns a user-facing store error into its message, so a refused
 // step is answered instead of failing the message.
 func userError(err error) (messages.Reply, error) {
@@ -343,12 +339,19 @@ func (h *rectify) reviewCard(ctx context.Context, info store.HazardInfo, ev stor
 			submissions++
 		}
 	}
+	// The photos open from the card without the admin login: signed links
+	// that expire (ReviewPhotoLinkTTL).
+	key, err := PhotoLinkKey(ctx, h.store)
+	if err != nil {
+		return messages.TemplateCard{}, nil, err
+	}
+	exp := h.store.Now().Add(ReviewPhotoLinkTTL)
 	v := messages.ReviewView{Hazard: ref(info), Note: ev.Note, Submitter: submitter, Resubmitted: submissions > 1}
 	for _, s := range info.Before {
-		v.BeforeLinks = append(v.BeforeLinks, h.photoURL(s))
+		v.BeforeLinks = append(v.BeforeLinks, PhotoURL(h.publicURL, key, s, exp))
 	}
 	for _, s := range ev.Photos {
-		v.AfterLinks = append(v.AfterLinks, h.photoURL(s))
+		v.AfterLinks = append(v.AfterLinks, PhotoURL(h.publicURL, key, s, exp))
 	}
 	return messages.ReviewCard(v, ev.ID, messages.ReviewTaskID(info.ID, ev.ID)), to, nil
 }

@@ -3,11 +3,15 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"safetybot"
+	"safetybot/handlers"
+	"safetybot/messages"
 )
 
 // rcHazard inserts a hazard of the key unit (青石镇, 应急管理局) directly.
@@ -37,6 +41,41 @@ func (w *world) rcDeadline(id int64) string {
 		return ""
 	}
 	return h.Deadline.Format(time.DateOnly)
+}
+
+// rcPhotoLinks checks that a review card's photo links (one before, the rest
+// after) name the photos shas, signed for the public /photos/ endpoint and
+// open for ReviewPhotoLinkTTL.
+func (w *world) rcPhotoLinks(card *messages.TemplateCard, shas ...string) {
+	w.t.Helper()
+	key, err := handlers.PhotoLinkKey(context.Background(), w.st)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var links []string
+	for _, it := range card.HorizontalContentList {
+		if it.URL != "" {
+			links = append(links, it.URL)
+		}
+	}
+	if len(links) != len(shas) {
+		w.t.Fatalf("card links %v, want photos %v", links, shas)
+	}
+	wantExp := w.clock.Now().Add(handlers.ReviewPhotoLinkTTL).Unix()
+	for i, l := range links {
+		u, err := url.Parse(l)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		exp, _ := strconv.ParseInt(u.Query().Get("exp"), 10, 64)
+		if u.Scheme+"://"+u.Host+u.Path != "https://bot.example/photos/"+shas[i] || exp != wantExp ||
+			!handlers.ValidPhotoSig(key, shas[i], exp, u.Query().Get("sig")) {
+			w.t.Fatalf("link %d is %s, want a signed link to %s expiring at %d", i, l, shas[i], wantExp)
+		}
+	}
+	if card.CardAction == nil || card.CardAction.URL != links[1] {
+		w.t.Fatalf("the card opens %+v, want the first photo after", card.CardAction)
+	}
 }
 
 // TestRectifyChat covers who may do what in the hazard loop's chat, and the
@@ -78,13 +117,14 @@ func TestRectifyChat(t *testing.T) {
 			reply := w.click(solo, fmt.Sprintf("rectify:%d", id))
 			mustContain(t, last(t, reply), fmt.Sprintf("编号%d", id), "报警器")
 			w.say(solo, "更换了报警器")
-			w.photo(solo, "after-1")
+			_, after := w.photo(solo, "after-1")
 			reply = w.say(solo, "提交")
 			mustContain(t, last(t, reply), "已提交整改")
 			cards := to(reply, township, solo)
 			if len(cards) != 1 || cards[0].Card == nil {
 				t.Fatalf("township official got %+v", cards)
 			}
+			w.rcPhotoLinks(cards[0].Card, "before", after)
 			back, ok := keyFor(t, cards[0], "退回"), keyFor(t, cards[0], "通过")
 			if len(to(reply, dept, solo)) != 0 {
 				t.Fatal("the department official got the review card without being the tracker")

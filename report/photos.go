@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -33,6 +34,56 @@ func PhotoPath(dataDir, sha string) string {
 		return ""
 	}
 	return filepath.Join(dataDir, "photos", sha[:2], sha)
+}
+
+// ServePhoto answers r with the stored photo sha under dataDir: the one way a
+// photo leaves the data dir over HTTP (the admin pages, the report pages and
+// signed photo links; each checks who may see it first). Only a lowercase hex
+// SHA-256 names a file, so no request reaches any other path, and only JPEG,
+// PNG and WebP are served, typed by their first bytes. Anything else is 404.
+func ServePhoto(w http.ResponseWriter, r *http.Request, dataDir, sha, cacheControl string) {
+	f, fi, ct := openPhoto(dataDir, sha)
+	if f == nil {
+		http.Error(w, "没有这张照片", http.StatusNotFound)
+		return
+	}
+	defer f.Close()
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Cache-Control", cacheControl)
+	h.Set("Content-Security-Policy", "default-src 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// openPhoto opens a stored photo and tells its type by its magic bytes; nil
+// when the name is not a SHA-256, the file is missing or not a regular file,
+// or it is not a picture.
+func openPhoto(dataDir, sha string) (*os.File, os.FileInfo, string) {
+	path := PhotoPath(dataDir, sha)
+	if path == "" || dataDir == "" {
+		return nil, nil, ""
+	}
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+		return nil, nil, "" // not even opened: a FIFO would block the open
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, ""
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, ""
+	}
+	head := make([]byte, 12)
+	n, _ := io.ReadFull(f, head)
+	ct := sniffPhoto(head[:n])
+	if _, err := f.Seek(0, io.SeekStart); err != nil || ct == "" {
+		f.Close()
+		return nil, nil, ""
+	}
+	return f, fi, ct
 }
 
 // PhotoFilter selects the hazards whose photos are exported.

@@ -7,6 +7,9 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -142,6 +145,50 @@ func TestPhotoPath(t *testing.T) {
 	for _, bad := range []string{"", "../../etc/passwd", strings.Repeat("AB", 32), sha + "/", sha[:63], "ab/../" + sha[6:], sha[:62] + "\x00a"} {
 		if got := report.PhotoPath("/data", bad); got != "" {
 			t.Errorf("PhotoPath(%q) = %q, want refused", bad, got)
+		}
+	}
+}
+
+func TestServePhoto(t *testing.T) {
+	dir := t.TempDir()
+	put := func(sha string, b []byte) {
+		os.MkdirAll(filepath.Join(dir, "photos", sha[:2]), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, "photos", sha[:2], sha), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	png := []byte("\x89PNG\r\n\x1a\nrest of the picture")
+	webp := []byte("RIFF\x10\x00\x00\x00WEBPVP8 ")
+	pngSHA, webpSHA, html, folder := strings.Repeat("a1", 32), strings.Repeat("b2", 32), strings.Repeat("c3", 32), strings.Repeat("d4", 32)
+	put(pngSHA, png)
+	put(webpSHA, webp)
+	put(html, []byte("<html><script>alert(1)</script>"))
+	os.MkdirAll(filepath.Join(dir, "photos", folder[:2], folder), 0o755)
+	serve := func(dataDir, sha string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		report.ServePhoto(w, httptest.NewRequest("GET", "/p", nil), dataDir, sha, "private, max-age=60")
+		return w
+	}
+	for sha, want := range map[string]struct {
+		ct   string
+		body []byte
+	}{pngSHA: {"image/png", png}, webpSHA: {"image/webp", webp}} {
+		w := serve(dir, sha)
+		if w.Code != 200 || w.Header().Get("Content-Type") != want.ct || !bytes.Equal(w.Body.Bytes(), want.body) ||
+			w.Header().Get("Cache-Control") != "private, max-age=60" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d %v %q", want.ct, w.Code, w.Header(), w.Body.Bytes())
+		}
+	}
+	for name, c := range map[string][2]string{
+		"not a picture": {dir, html},
+		"a folder":      {dir, folder},
+		"missing":       {dir, strings.Repeat("e5", 32)},
+		"no data dir":   {"", pngSHA},
+		"traversal":     {dir, "../../etc/passwd"},
+		"uppercase":     {dir, strings.ToUpper(pngSHA)},
+	} {
+		if w := serve(c[0], c[1]); w.Code != 404 || strings.Contains(w.Body.String(), "alert") || strings.Contains(w.Body.String(), "PNG") {
+			t.Errorf("%s: %d %q", name, w.Code, w.Body.String())
 		}
 	}
 }
