@@ -8,10 +8,3 @@ func (s *Store) SavePhoto(ctx context.Context, sha, contentType string, size int
 		ON CONFLICT (sha256) DO NOTHING`, sha, contentType, size, uploadedBy, s.Now())
 	return err
 }
-
-// PhotoType returns a stored photo's content type (ENOTFOUND when unknown).
-func (s *Store) PhotoType(ctx context.Context, sha string) (string, error) {
-	var ct string
-	err := s.get(ctx, &ct, `SELECT content_type FROM photos WHERE sha256 = ?`, sha)
-	return ct, err
-}
