@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,19 +22,6 @@ type Photos struct {
 	Client *wecom.Client
 	Store  *store.Store
 	Dir    string // <data dir>/photos
-}
-
-// PhotoType sniffs JPEG, PNG or WebP by magic bytes; "" for anything else.
-func PhotoType(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return "image/jpeg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "image/png"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "image/webp"
-	}
-	return ""
 }
 
 // Path returns where a photo with the SHA-256 lives.
@@ -61,7 +47,7 @@ func (p *Photos) Save(ctx context.Context, data []byte, user string) (string, er
 	if len(data) > MaxPhotoBytes {
 		return "", safetybot.Errorf(safetybot.EINVALID, "照片太大（超过 10 MB），请压缩后重新发送")
 	}
-	ct := PhotoType(data)
+	ct := safetybot.PhotoType(data)
 	if ct == "" {
 		return "", safetybot.Errorf(safetybot.EINVALID, "只支持 JPG、PNG 或 WebP 格式的照片")
 	}

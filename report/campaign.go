@@ -336,7 +336,7 @@ func (r *CampaignReport) dataURL(p CasePhoto) template.URL {
 	if err != nil {
 		return ""
 	}
-	ct := sniffPhoto(data)
+	ct := safetybot.PhotoType(data)
 	if ct == "" {
 		return "" // never embed anything but a picture
 	}

@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"safetybot"
 	"safetybot/store"
 )
 
@@ -78,7 +79,7 @@ func openPhoto(dataDir, sha string) (*os.File, os.FileInfo, string) {
 	}
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
-	ct := sniffPhoto(head[:n])
+	ct := safetybot.PhotoType(head[:n])
 	if _, err := f.Seek(0, io.SeekStart); err != nil || ct == "" {
 		f.Close()
 		return nil, nil, ""
@@ -313,7 +314,7 @@ func photoExt(contentType string, f io.ReadSeeker) string {
 		head := make([]byte, 12)
 		n, _ := io.ReadFull(f, head)
 		f.Seek(0, io.SeekStart)
-		contentType = sniffPhoto(head[:n])
+		contentType = safetybot.PhotoType(head[:n])
 	}
 	switch contentType {
 	case "image/jpeg":
@@ -324,19 +325,6 @@ func photoExt(contentType string, f io.ReadSeeker) string {
 		return ".webp"
 	}
 	return ".bin"
-}
-
-// sniffPhoto recognises JPEG, PNG and WebP by their magic bytes.
-func sniffPhoto(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return "image/jpeg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "image/png"
-	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
-		return "image/webp"
-	}
-	return ""
 }
 
 // safeName makes a folder or file name out of user text: no path separators,
