@@ -247,6 +247,36 @@ func TestHTTPAuthorization(t *testing.T) {
 				if p := do(t, noRedirect, m, u, http.Header{"Authorization": {"Bearer " + token}}, nil); p.refused() {
 					t.Errorf("%s refused the admin token: %d", name, p.status)
 				}
+			case strings.HasPrefix(ep.path, "/photos/"):
+				// Signed, expiring links only: no token or cookie opens them.
+				for _, w := range wrong {
+					if p := do(t, noRedirect, m, u+w.q, w.hdr, nil); !p.refused() {
+						t.Errorf("%s with %s: %d, want 403", name, w.name, p.status)
+					}
+				}
+				if p := do(t, noRedirect, m, u, http.Header{"Authorization": {"Bearer " + token}}, nil); !p.refused() {
+					t.Errorf("%s opened with the admin token instead of a signed link: %d", name, p.status)
+				}
+				key, err := handlers.PhotoLinkKey(context.Background(), a.Store)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sha, later := strings.Repeat("0", 64), time.Now().Add(time.Hour).Unix()
+				link := func(sha string, exp int64) string {
+					return fmt.Sprintf("?exp=%d&sig=%s", exp, handlers.PhotoSig(key, sha, exp))
+				}
+				if p := do(t, noRedirect, m, u+fmt.Sprintf("?exp=%d&sig=AAAA", later), nil, nil); !p.refused() {
+					t.Errorf("%s with a forged link signature: %d, want 403", name, p.status)
+				}
+				if p := do(t, noRedirect, m, u+link(strings.Repeat("1", 64), later), nil, nil); !p.refused() {
+					t.Errorf("%s opened with another photo's signed link: %d", name, p.status)
+				}
+				if p := do(t, noRedirect, m, u+link(sha, time.Now().Add(-time.Minute).Unix()), nil, nil); p.status != http.StatusGone {
+					t.Errorf("%s with an expired signed link: %d, want 410", name, p.status)
+				}
+				if p := do(t, noRedirect, m, u+link(sha, later), nil, nil); p.refused() {
+					t.Errorf("%s refused its own signed link: %d", name, p.status)
+				}
 			case strings.HasPrefix(ep.path, "/api/"):
 				for _, w := range wrong {
 					p := do(t, noRedirect, m, u+w.q, w.hdr, nil)
