@@ -356,6 +356,39 @@ func (h *rectify) reviewCard(ctx context.Context, info store.HazardInfo, ev stor
 	return messages.ReviewCard(v, ev.ID, messages.ReviewTaskID(info.ID, ev.ID)), to, nil
 }
 
+// reviewOne answers "复查 12": the review card of hazard 12 again, to the
+// official who asks, with fresh photo links (those of the first card expire)
+// and the same 通过 / 退回 buttons.
+func (h *rectify) reviewOne(ctx context.Context, req *Request) (messages.Reply, error) {
+	id, _, ok := parseHazardID(req.Args)
+	if !ok {
+		return text(messages.HazardIDUsage(messages.WordReviewOne + " 12")), nil
+	}
+	info, msg, err := h.decider(ctx, req, id)
+	if err != nil || msg != "" {
+		return text(msg), err
+	}
+	if info.Status != safetybot.HazardReview {
+		return text(messages.ReviewNotPending(info.ID, string(info.Status))), nil
+	}
+	ev, err := h.store.LatestRectification(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	submitter := ev.Actor
+	if p, err := h.store.FindPerson(ctx, ev.Actor); err == nil {
+		submitter = p.Name
+	} else if !store.IsNotFound(err) {
+		return nil, err
+	}
+	card, _, err := h.reviewCard(ctx, info, ev, submitter)
+	if err != nil {
+		return nil, err
+	}
+	card.TaskID = messages.ReviewAgainTaskID(info.ID, ev.ID, strconv.FormatInt(h.store.Now().UnixNano(), 36))
+	return messages.Reply{messages.Card(nil, card)}, nil
+}
+
 // ---- officials: review ----
 
 // decider loads a hazard and checks the sender may decide on it.

@@ -135,9 +135,26 @@ func TestRectifyChat(t *testing.T) {
 			if h, _ := w.st.FindHazard(context.Background(), id); h.Status != safetybot.HazardReview {
 				t.Fatalf("a cancelled 退回 moved the hazard to %s", h.Status)
 			}
+			// 复查: the card again, with links that open for another 30 days,
+			// a task_id of its own (WeCom takes each once) and the same buttons.
+			mustContain(t, last(t, w.say(other, fmt.Sprintf("复查 %d", id))), "只有企业所属镇街")
+			mustContain(t, last(t, w.say(township, "复查")), "请写上隐患编号")
+			w.clock.Add(40 * 24 * time.Hour)
+			again := last(t, w.say(township, fmt.Sprintf("复查 %d", id)))
+			if again.Card == nil {
+				t.Fatalf("复查 answered %q, want the review card", again.Text)
+			}
+			w.rcPhotoLinks(again.Card, "before", after)
+			if again.Card.TaskID == "" || again.Card.TaskID == cards[0].Card.TaskID {
+				t.Fatalf("the card sent again has task_id %q (first card %q)", again.Card.TaskID, cards[0].Card.TaskID)
+			}
+			if keyFor(t, again, "通过") != ok || keyFor(t, again, "退回") != back {
+				t.Fatal("the card sent again has other buttons")
+			}
 			// Approved by typing: the card tapped afterwards is stale.
 			mustContain(t, last(t, w.say(township, fmt.Sprintf("通过 %d", id))), "已销号")
 			mustContain(t, last(t, w.click(township, ok)), "已过期", "已销号")
+			mustContain(t, last(t, w.say(township, fmt.Sprintf("复查 %d", id))), "不用复查")
 		})
 	})
 }

@@ -102,6 +102,7 @@ func New(d Deps) *Router {
 	r.card(messages.ReviewKeyPrefix, rc.review)
 	r.conversation(convRectifyBack, rc.backReason)
 	r.word(messages.WordReviewQueue, rc.queue)
+	r.command(messages.WordReviewOne, rc.reviewOne)
 	r.command(messages.WordApprove, rc.approveTyped)
 	r.command(messages.WordReturn, rc.returnTyped)
 	r.word(messages.WordAskExtend, rc.askExtend)

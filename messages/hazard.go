@@ -26,6 +26,7 @@ const (
 	WordSkip        = "跳过"
 	WordAskExtend   = "申请延期"
 	WordReviewQueue = "待复查"
+	WordReviewOne   = "复查"
 	WordApprove     = "通过"
 	WordReturn      = "退回"
 	WordExtend      = "延期"
@@ -207,7 +208,18 @@ func ReviewQueueText(hs []HazardRef, notes []string) string {
 	for i, h := range hs {
 		lines[i] = fmt.Sprintf("%d. %s\n   整改说明：%s", i+1, HazardRefText(h, "", true), Truncate(notes[i], 90))
 	}
-	return ListText(fmt.Sprintf("有 %d 条整改等待复查：", len(hs)), lines, len(hs), "回复“通过 编号”或“退回 编号 原因”。")
+	return ListText(fmt.Sprintf("有 %d 条整改等待复查：", len(hs)), lines, len(hs), "回复“复查 编号”看照片，或直接回复“通过 编号”“退回 编号 原因”。")
+}
+
+// ReviewNotPending answers 复查 for a hazard that is not waiting for review.
+func ReviewNotPending(id int64, status string) string {
+	return fmt.Sprintf("隐患（编号%d）现在是“%s”，不用复查。", id, status)
+}
+
+// ReviewAgainTaskID is the task_id of a review card sent again on 复查: a
+// task_id works once per app, so each resend has its own.
+func ReviewAgainTaskID(hazardID, eventID int64, nonce string) string {
+	return fmt.Sprintf("hzrev-%d-%d-%s", hazardID, eventID, nonce)
 }
 
 // ExtendRequestCard asks the township official(s) to approve an extension.
