@@ -52,6 +52,9 @@ func (f *Form) Step(st State, in Input) (State, Output) {
 		}
 	}
 	st.UpdatedAt = now
+	// Answers are stored and echoed back: never keep bytes that are not text
+	// (a callback's XML is valid UTF-8, but the engine does not rely on it).
+	in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
 	out := f.step(&st, in, now)
 	return st, f.finish(out)
 }
