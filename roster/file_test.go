@@ -70,6 +70,7 @@ func TestFileLevelErrors(t *testing.T) {
 		{"binary", strings.NewReader("\x00\x01\x02abc"), "e.csv", "无法识别文件格式…"},
 		{"unclosed quote", strings.NewReader(header + "\"" + strings.Repeat("x,", 12) + "\n"), "e.csv", "第 2 行的引号不成对…"},
 		{"not text in any encoding", bytes.NewReader([]byte{'a', ',', 0x81, 0x20, 0xFF, '\n'}), "e.csv", "文件编码无法识别…"},
+		{"UTF-8 BOM but not UTF-8", strings.NewReader("\ufeff" + header + "91,某店,青石镇,\xe4\n"), "e.csv", "文件标明是 UTF-8 编码，但其中有无法识别的字符…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

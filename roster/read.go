@@ -269,6 +269,10 @@ func openCSV(data []byte) (rowSource, error) {
 func decodeText(data []byte) ([]byte, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte("\xEF\xBB\xBF")):
+		if !utf8.Valid(data[3:]) {
+			// Marked UTF-8 but is not: saying so beats importing or quoting garbage.
+			return nil, &safetybot.Error{Code: safetybot.EINVALID, Message: "文件标明是 UTF-8 编码，但其中有无法识别的字符，请在 Excel 中另存为“CSV UTF-8”或 .xlsx 后再导入"}
+		}
 		return data[3:], nil
 	case bytes.HasPrefix(data, []byte("\xFF\xFE")) || bytes.HasPrefix(data, []byte("\xFE\xFF")):
 		out, err := xunicode.UTF16(xunicode.LittleEndian, xunicode.ExpectBOM).NewDecoder().Bytes(data)
