@@ -10,9 +10,9 @@ import (
 )
 
 func TestCheckCreditCode(t *testing.T) {
-	f, err := os.Open("../shared/fixtures/enterprises.csv")
+	f, err := os.Open("testdata/fixtures/enterprises.csv")
 	if err != nil {
-		t.Skipf("fixtures not found: %v", err)
+		t.Fatalf("fixtures: %v", err)
 	}
 	defer f.Close()
 	rows, err := csv.NewReader(f).ReadAll()

@@ -17,8 +17,8 @@ import (
 	"safetybot/roster"
 )
 
-// fixtureDir is the shared roster fixtures, relative to this package.
-const fixtureDir = "../../shared/fixtures"
+// fixtureDir is the repository copy of the shared roster fixtures.
+const fixtureDir = "../testdata/fixtures"
 
 // today is the fixed "now" of the tests: after every date in the fixtures.
 var today = time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)

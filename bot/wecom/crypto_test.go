@@ -16,7 +16,7 @@ import (
 	"safetybot/bot/wecom"
 )
 
-// vector is one entry of /work/shared/wecom/vectors.json.
+// vector is one entry of testdata/wecom/vectors.json (a copy of the shared known-answer vectors).
 type vector struct {
 	ID                string  `json:"id"`
 	Kind              string  `json:"kind"`
@@ -33,7 +33,7 @@ type vector struct {
 	PKCS7PadLen       int     `json:"pkcs7_pad_len"`
 }
 
-const vectorsPath = "../../../shared/wecom/vectors.json"
+const vectorsPath = "../../testdata/wecom/vectors.json"
 
 func loadVectors(t testing.TB) []vector {
 	t.Helper()

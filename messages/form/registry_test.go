@@ -61,7 +61,7 @@ func TestNineSmallCoversTheFifteenItems(t *testing.T) {
 // Every enterprise of the fixture roster gets a form; every composed form ends
 // with the closing items and runs to the review with valid answers.
 func TestForEveryFixtureEnterprise(t *testing.T) {
-	file, err := os.Open("../../../shared/fixtures/enterprises.csv")
+	file, err := os.Open("../../testdata/fixtures/enterprises.csv")
 	if err != nil {
 		t.Fatalf("fixture roster: %v", err)
 	}
