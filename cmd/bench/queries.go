@@ -39,19 +39,11 @@ func benchQueries(ctx context.Context, env *benchEnv) ([]row, error) {
 	if env.Quick {
 		n, iters = 10_000, 30
 	}
-	dbURL, drop, err := env.FreshPostgres(ctx, "queries")
+	s, closeStore, err := env.FreshStore(ctx, "queries", store.Options{})
 	if err != nil {
 		return nil, err
 	}
-	defer drop()
-	s, err := store.Open(ctx, dbURL, store.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	defer closeStore()
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	day := time.Now().In(loc)
 	env.Logf("queries: seeding %d enterprises and %d hazards", n, n*qbHazardsPer)

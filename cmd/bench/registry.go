@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"safetybot/store"
 	"strings"
 	"time"
 
@@ -119,3 +120,23 @@ func (e *benchEnv) FreshPostgres(ctx context.Context, name string) (string, func
 type errSkip string
 
 func (e errSkip) Error() string { return "skipped: " + string(e) }
+
+// FreshStore opens a migrated store on a fresh Postgres database; close
+// closes the store and drops the database.
+func (e *benchEnv) FreshStore(ctx context.Context, name string, opt store.Options) (s *store.Store, close func(), err error) {
+	dbURL, drop, err := e.FreshPostgres(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err = store.Open(ctx, dbURL, opt)
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	if _, err := s.Migrate(ctx); err != nil {
+		s.Close()
+		drop()
+		return nil, nil, err
+	}
+	return s, func() { s.Close(); drop() }, nil
+}

@@ -32,23 +32,15 @@ func benchReminders(ctx context.Context, env *benchEnv) ([]row, error) {
 		n = 10_000
 	}
 	hazards := n * 10
-	dbURL, drop, err := env.FreshPostgres(ctx, "reminders")
-	if err != nil {
-		return nil, err
-	}
-	defer drop()
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	// 2026-07-27 is a Monday, three days before the monthly self-inspection day.
 	at := time.Date(2026, 7, 27, 9, 33, 0, 0, loc)
 	clock := safetybot.ClockFunc(func() time.Time { return at })
-	s, err := store.Open(ctx, dbURL, store.Options{Clock: clock})
+	s, closeStore, err := env.FreshStore(ctx, "reminders", store.Options{Clock: clock})
 	if err != nil {
 		return nil, err
 	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	defer closeStore()
 	env.Logf("reminders: seeding %d enterprises and %d hazards", n, hazards)
 	t0 := time.Now()
 	if err := seedReminders(ctx, s, n, hazards); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -29,19 +28,11 @@ func benchReports(ctx context.Context, env *benchEnv) ([]row, error) {
 	if env.Quick {
 		n = 10_000
 	}
-	dbURL, drop, err := env.FreshPostgres(ctx, "reports")
+	s, closeStore, err := env.FreshStore(ctx, "reports", store.Options{})
 	if err != nil {
 		return nil, err
 	}
-	defer drop()
-	s, err := store.Open(ctx, dbURL, store.Options{})
-	if err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		return nil, err
-	}
+	defer closeStore()
 	env.Logf("reports: seeding %d enterprises", n)
 	t0 := time.Now()
 	if err := seedReports(ctx, s, n); err != nil {
@@ -57,7 +48,7 @@ func benchReports(ctx context.Context, env *benchEnv) ([]row, error) {
 	name := fmt.Sprintf("reports-%dk", n/1000)
 
 	// The summary workbook: read, compute, write every sheet.
-	load := loadAvg()
+	load := load1()
 	cpu0 := cpuTime()
 	start := time.Now()
 	sum, err := report.Summary(ctx, s, opt)
@@ -192,20 +183,6 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// loadAvg is the one-minute load average (Linux), which says how much the
-// machine was shared while the figure was taken.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
 }
 
 func containsParam(q string) bool {
