@@ -57,17 +57,8 @@ func (s *Store) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error)
 	written := 0
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		for _, m := range msgs {
-			if m.Kind == "" {
-				m.Kind = "send"
-			}
-			at := now
-			if m.NotBefore.After(now) {
-				at = m.NotBefore.UTC()
-			}
+			m, at := m.filled(now)
 			batchID := m.Batch
-			if batchID == "" {
-				batchID = newID()
-			}
 			for start := 0; start < len(m.Recipients); start += MaxBatch {
 				end := min(start+MaxBatch, len(m.Recipients))
 				b := batchID
@@ -106,6 +97,22 @@ func (s *Store) Enqueue(ctx context.Context, msgs ...OutboxMessage) (int, error)
 	return written, err
 }
 
+// filled returns m with its defaults (kind "send", a new batch id) and when
+// it is first due: now, or NotBefore when that is later (UTC).
+func (m OutboxMessage) filled(now time.Time) (OutboxMessage, time.Time) {
+	if m.Kind == "" {
+		m.Kind = "send"
+	}
+	if m.Batch == "" {
+		m.Batch = newID()
+	}
+	at := now
+	if m.NotBefore.After(now) {
+		at = m.NotBefore.UTC()
+	}
+	return m, at
+}
+
 // allSingle reports whether every message has exactly one recipient.
 func allSingle(msgs []OutboxMessage) bool {
 	for _, m := range msgs {
@@ -123,18 +130,9 @@ func (s *Store) enqueueSingles(ctx context.Context, now time.Time, msgs []Outbox
 	batches, recipients, kinds, payloads, dedupes, ats := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n)
 	for i, m := range msgs {
+		m, at := m.filled(now)
 		batches[i], recipients[i], kinds[i], payloads[i], dedupes[i] = m.Batch, m.Recipients[0], m.Kind, string(m.Payload), m.Dedupe
-		if batches[i] == "" {
-			batches[i] = newID()
-		}
-		if kinds[i] == "" {
-			kinds[i] = "send"
-		}
-		at := now
-		if m.NotBefore.After(now) {
-			at = m.NotBefore
-		}
-		ats[i] = at.UTC().Format(time.RFC3339Nano)
+		ats[i] = at.Format(time.RFC3339Nano)
 	}
 	res, err := s.exec(ctx, `INSERT INTO outbox (batch, recipient, kind, payload, dedupe_key, state, next_attempt_at, created_at)
 		SELECT r.batch, r.recipient, r.kind, r.payload, NULLIF(r.dedupe, ''), 'pending', r.at, CAST(? AS TIMESTAMPTZ)
