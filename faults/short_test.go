@@ -15,11 +15,11 @@ func TestKillMidLetterShort(t *testing.T) {
 }
 
 func TestRedisOutageShort(t *testing.T) {
-	outage(t, outageOpts{Target: "redis", Users: 15, Outage: 8 * time.Second, Every: 2500 * time.Millisecond, Timeout: 3 * time.Minute})
+	outage(t, outageOpts{Target: "redis", Users: 15, Outage: 8 * time.Second, Every: 2500 * time.Millisecond, Timeout: 5 * time.Minute})
 }
 
 func TestPostgresOutageShort(t *testing.T) {
-	outage(t, outageOpts{Target: "postgres", Users: 10, Outage: 5 * time.Second, Every: 2500 * time.Millisecond, Timeout: 3 * time.Minute})
+	outage(t, outageOpts{Target: "postgres", Users: 10, Outage: 5 * time.Second, Every: 2500 * time.Millisecond, Timeout: 5 * time.Minute})
 }
 
 func TestWeComAPIErrorsShort(t *testing.T) {
